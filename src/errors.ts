@@ -1,0 +1,49 @@
+/**
+ * One catalogue of errors for the API, the CLI and the quarantine alike: a stable code,
+ * an HTTP status and a message. Clients branch on `code`, never on the message.
+ */
+export const ERRORS = {
+  PULSE_ERR_MALFORMED_BODY: { status: 400, message: 'The request body is not valid JSON' },
+  PULSE_ERR_EMPTY_BODY: { status: 400, message: 'The request body is empty' },
+  PULSE_ERR_BATCH_NOT_ARRAY: { status: 400, message: 'A CloudEvents batch must be a JSON array' },
+  PULSE_ERR_BATCH_TOO_LARGE: { status: 413, message: 'The batch has too many events' },
+  PULSE_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body is too large' },
+  PULSE_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type' },
+  PULSE_ERR_CONTRACT_VIOLATION: { status: 422, message: 'Every event failed its contract and was quarantined' },
+  PULSE_ERR_INVALID_PARAMETER: { status: 400, message: 'A query parameter is invalid' },
+  PULSE_ERR_UNKNOWN_KPI: { status: 404, message: 'No such KPI' },
+  PULSE_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
+  PULSE_ERR_UNAVAILABLE: { status: 503, message: 'The warehouse is not available' },
+  PULSE_ERR_INTERNAL: { status: 500, message: 'Internal error' },
+  PULSE_ERR_CONFIG: { status: 0, message: 'The configuration is invalid' },
+  PULSE_ERR_USAGE: { status: 0, message: 'The command line is invalid' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class PulseError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** The field (parameter, path, flag) the error is about, when there is one. */
+  readonly field: string | undefined;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message?: string, options: { field?: string; details?: unknown } = {}) {
+    super(message ?? ERRORS[code].message);
+    this.name = 'PulseError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.field = options.field;
+    this.details = options.details;
+  }
+
+  toJSON(): { error: { code: ErrorCode; message: string; field?: string; details?: unknown } } {
+    const error: { code: ErrorCode; message: string; field?: string; details?: unknown } = {
+      code: this.code,
+      message: this.message,
+    };
+    if (this.field !== undefined) error.field = this.field;
+    if (this.details !== undefined) error.details = this.details;
+    return { error };
+  }
+}
