@@ -1,0 +1,170 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import { parse } from 'yaml';
+import { PulseError } from '../errors.js';
+import { DEMO_TOKEN_KEY, MIN_TOKEN_KEY_LENGTH } from '../privacy/index.js';
+
+/** Everything Pulse can be told, after defaults, the config file, the environment and flags. */
+export interface PulseConfig {
+  readonly server: { readonly host: string; readonly port: number; readonly bodyLimitBytes: number; readonly maxBatchEvents: number };
+  readonly warehouse: { readonly path: string; readonly memoryLimit: string; readonly threads: number };
+  readonly privacy: { readonly tokenKey: string };
+  readonly business: { readonly timeZone: string };
+  readonly refresh: { readonly debounceMs: number };
+  readonly demo: { readonly enabled: boolean; readonly historyDays: number; readonly historyScale: number; readonly ordersPerDay: number; readonly seed: number };
+  readonly logLevel: string;
+}
+
+/** The file format (snake_case, every key optional). */
+const fileSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    server: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        host: { type: 'string', minLength: 1 },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        body_limit_bytes: { type: 'integer', minimum: 1024, maximum: 268435456 },
+        max_batch_events: { type: 'integer', minimum: 1, maximum: 1000000 },
+      },
+    },
+    warehouse: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        path: { type: 'string', minLength: 1 },
+        memory_limit: { type: 'string', pattern: '^\\d+(\\.\\d+)?\\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$' },
+        threads: { type: 'integer', minimum: 1, maximum: 256 },
+      },
+    },
+    privacy: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { token_key: { type: 'string', minLength: MIN_TOKEN_KEY_LENGTH } },
+    },
+    business: { type: 'object', additionalProperties: false, properties: { time_zone: { type: 'string', minLength: 1 } } },
+    refresh: { type: 'object', additionalProperties: false, properties: { debounce_ms: { type: 'integer', minimum: 0, maximum: 60000 } } },
+    demo: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        history_days: { type: 'integer', minimum: 0, maximum: 366 },
+        history_scale: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+        orders_per_day: { type: 'integer', minimum: 1, maximum: 10000000 },
+        seed: { type: 'integer' },
+      },
+    },
+    log_level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+  },
+} as const;
+
+export interface ConfigOverrides {
+  readonly configFile?: string | undefined;
+  readonly demo?: boolean | undefined;
+  readonly dbPath?: string | undefined;
+  readonly port?: number | undefined;
+  readonly host?: string | undefined;
+}
+
+/**
+ * Builds the configuration: defaults ← pulse.config.yaml (or --config) ← PULSE_* environment ←
+ * flags. Every problem is collected and reported together, each naming its field.
+ */
+export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): PulseConfig {
+  const problems: string[] = [];
+  const file = readConfigFile(overrides.configFile, problems);
+  const demo = overrides.demo === true;
+  const number = (name: string, value: string | undefined): number | undefined => {
+    if (value === undefined || value === '') return undefined;
+    if (!/^\d+$/.test(value)) {
+      problems.push(`${name} must be a whole number, got "${value}"`);
+      return undefined;
+    }
+    return Number(value);
+  };
+  const port = overrides.port ?? number('PULSE_PORT', env.PULSE_PORT) ?? file.server?.port ?? 8080;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`port must be an integer 0–65535, got ${port}`);
+  const tokenKey = env.PULSE_TOKEN_KEY ?? file.privacy?.token_key ?? (demo ? DEMO_TOKEN_KEY : undefined);
+  if (tokenKey === undefined) {
+    problems.push('privacy.token_key is required: set PULSE_TOKEN_KEY or privacy.token_key in the config file (or run with --demo)');
+  } else if (tokenKey.length < MIN_TOKEN_KEY_LENGTH) {
+    problems.push(`privacy.token_key must be at least ${MIN_TOKEN_KEY_LENGTH} characters`);
+  } else if (tokenKey === DEMO_TOKEN_KEY && !demo) {
+    problems.push('privacy.token_key is the built-in demo key, which is refused outside --demo: set your own secret');
+  }
+  const timeZone = env.PULSE_TIME_ZONE ?? file.business?.time_zone ?? 'Europe/Paris';
+  if (!isValidTimeZone(timeZone)) problems.push(`business.time_zone "${timeZone}" is not a known IANA time zone`);
+  if (problems.length > 0) {
+    throw new PulseError('PULSE_ERR_CONFIG', `the configuration is invalid:\n  - ${problems.join('\n  - ')}`, { details: problems });
+  }
+  return {
+    server: {
+      host: overrides.host ?? env.PULSE_HOST ?? file.server?.host ?? '127.0.0.1',
+      port,
+      bodyLimitBytes: file.server?.body_limit_bytes ?? 16 * 1024 * 1024,
+      maxBatchEvents: file.server?.max_batch_events ?? 20_000,
+    },
+    warehouse: {
+      path: overrides.dbPath ?? env.PULSE_DB ?? file.warehouse?.path ?? (demo ? 'pulse-demo.duckdb' : 'pulse.duckdb'),
+      memoryLimit: file.warehouse?.memory_limit ?? '2GB',
+      threads: file.warehouse?.threads ?? 2,
+    },
+    privacy: { tokenKey: tokenKey as string },
+    business: { timeZone },
+    refresh: { debounceMs: file.refresh?.debounce_ms ?? 50 },
+    demo: {
+      enabled: demo,
+      historyDays: file.demo?.history_days ?? 30,
+      historyScale: file.demo?.history_scale ?? 0.02,
+      ordersPerDay: file.demo?.orders_per_day ?? 60_000,
+      seed: file.demo?.seed ?? 42,
+    },
+    logLevel: env.PULSE_LOG_LEVEL ?? file.log_level ?? 'info',
+  };
+}
+
+interface ConfigFile {
+  server?: { host?: string; port?: number; body_limit_bytes?: number; max_batch_events?: number };
+  warehouse?: { path?: string; memory_limit?: string; threads?: number };
+  privacy?: { token_key?: string };
+  business?: { time_zone?: string };
+  refresh?: { debounce_ms?: number };
+  demo?: { history_days?: number; history_scale?: number; orders_per_day?: number; seed?: number };
+  log_level?: string;
+}
+
+function readConfigFile(path: string | undefined, problems: string[]): ConfigFile {
+  const file = path ?? (existsSync('pulse.config.yaml') ? 'pulse.config.yaml' : undefined);
+  if (file === undefined) return {};
+  let document: unknown;
+  try {
+    document = parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    problems.push(`${file}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    return {};
+  }
+  if (document === null || document === undefined) return {};
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  const validate = ajv.compile(fileSchema);
+  if (!validate(document)) {
+    for (const error of validate.errors ?? []) {
+      const field = error.instancePath.slice(1).replaceAll('/', '.') || '(root)';
+      const extra = error.keyword === 'additionalProperties' ? ` "${String(error.params.additionalProperty)}"` : '';
+      problems.push(`${file}: ${field} ${error.message ?? 'is invalid'}${extra}`);
+    }
+    return {};
+  }
+  return document as ConfigFile;
+}
+
+/** True when the IANA zone is known to this runtime. */
+export function isValidTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import { parse } from 'yaml';
+
+export const DIMENSIONS = ['channel', 'brand', 'country', 'seller', 'category'] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
+export type KpiKind = 'money' | 'ratio' | 'index' | 'count';
+
+export interface Measure {
+  readonly aggregate: 'sum' | 'count_distinct';
+  readonly sql: string;
+  /** Replaces `sql` when the KPI is broken down by that dimension. */
+  readonly sql_by?: Readonly<Partial<Record<Dimension, string>>>;
+  /** Named parts of a sum reported beside the value, with the sign they are reported in. */
+  readonly components?: Readonly<Record<string, 1 | -1>>;
+}
+
+export interface KpiDefinition {
+  readonly id: string;
+  readonly label: string;
+  readonly description: string;
+  readonly unit: string;
+  readonly kind: KpiKind;
+  readonly owner: string;
+  readonly definition_version: number;
+  /** ISO 8601 duration: how often the replaced system refreshed it. */
+  readonly cadence: string;
+  readonly direction: 'higher_is_better' | 'lower_is_better';
+  readonly bands: { readonly basis: 'absolute' | 'change_vs_last_week'; readonly warn: number; readonly critical: number };
+  readonly weights?: Readonly<Record<string, number>>;
+  readonly dimensions: readonly Dimension[];
+  readonly numerator?: Measure;
+  readonly denominator?: Measure | null;
+  readonly snapshot?: { readonly sql: string };
+}
+
+export interface Catalogue {
+  readonly version: number;
+  readonly kpis: readonly KpiDefinition[];
+}
+
+const measureSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['aggregate', 'sql'],
+  properties: {
+    aggregate: { enum: ['sum', 'count_distinct'] },
+    sql: { type: 'string', minLength: 1 },
+    sql_by: { type: 'object', propertyNames: { enum: DIMENSIONS }, additionalProperties: { type: 'string' } },
+    components: { type: 'object', additionalProperties: { enum: [1, -1] } },
+  },
+};
+
+const catalogueSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['version', 'kpis'],
+  properties: {
+    version: { type: 'integer', minimum: 1 },
+    kpis: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'label', 'description', 'unit', 'kind', 'owner', 'definition_version', 'cadence', 'direction', 'bands', 'dimensions'],
+        properties: {
+          id: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' },
+          label: { type: 'string', minLength: 1 },
+          description: { type: 'string', minLength: 1 },
+          unit: { type: 'string', minLength: 1 },
+          kind: { enum: ['money', 'ratio', 'index', 'count'] },
+          owner: { type: 'string', minLength: 1 },
+          definition_version: { type: 'integer', minimum: 1 },
+          cadence: { type: 'string', pattern: '^P' },
+          direction: { enum: ['higher_is_better', 'lower_is_better'] },
+          bands: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['basis', 'warn', 'critical'],
+            properties: { basis: { enum: ['absolute', 'change_vs_last_week'] }, warn: { type: 'number' }, critical: { type: 'number' } },
+          },
+          weights: { type: 'object', additionalProperties: { type: 'number', exclusiveMinimum: 0 } },
+          dimensions: { type: 'array', items: { enum: DIMENSIONS }, uniqueItems: true },
+          numerator: measureSchema,
+          denominator: { anyOf: [{ type: 'null' }, measureSchema] },
+          snapshot: { type: 'object', additionalProperties: false, required: ['sql'], properties: { sql: { type: 'string' } } },
+        },
+        oneOf: [{ required: ['numerator'] }, { required: ['snapshot'] }],
+      },
+    },
+  },
+};
+
+export const CATALOGUE_FILE = new URL('./kpis.yaml', import.meta.url);
+
+/** Loads and checks the catalogue; every problem is reported at once, with its path. */
+export function loadCatalogue(text: string = readFileSync(CATALOGUE_FILE, 'utf8')): Catalogue {
+  const document: unknown = parse(text);
+  const ajv = new Ajv({ allErrors: true, strict: false });
+  const validate = ajv.compile(catalogueSchema);
+  if (!validate(document)) {
+    const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '(root)'} ${e.message ?? ''}`);
+    throw new Error(`the KPI catalogue is invalid:\n  - ${problems.join('\n  - ')}`);
+  }
+  const catalogue = document as unknown as Catalogue;
+  const ids = catalogue.kpis.map((kpi) => kpi.id);
+  const duplicated = ids.filter((id, i) => ids.indexOf(id) !== i);
+  if (duplicated.length > 0) throw new Error(`the KPI catalogue repeats ids: ${duplicated.join(', ')}`);
+  return catalogue;
+}

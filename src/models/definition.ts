@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type Materialization = 'incremental' | 'table' | 'view';
+
+/** A SQL model file, parsed: its config header, its SQL template and what it reads. */
+export interface ModelDefinition {
+  readonly name: string;
+  readonly layer: 'silver' | 'gold';
+  readonly path: string;
+  readonly materialized: Materialization;
+  /** Rows of the target sharing these columns with a newly computed row are replaced (delete + insert). */
+  readonly uniqueKey: readonly string[];
+  /** Rows are inserted in this order so that zone maps prune time filters. */
+  readonly orderBy: string | undefined;
+  readonly description: string;
+  readonly sql: string;
+  /** Models this one reads through `{{ ref('…') }}`. */
+  readonly refs: readonly string[];
+  /** Tables outside the models read through `{{ source('…') }}`. */
+  readonly sources: readonly string[];
+  /** Hash of the SQL: a change forces a full rebuild of the model and everything downstream. */
+  readonly hash: string;
+}
+
+const HEADER_LINE = /^--\s*([a-z_]+)\s*:\s*(.*)$/;
+const REF = /\{\{\s*ref\(\s*'([a-z0-9_]+)'\s*\)\s*\}\}/g;
+const SOURCE = /\{\{\s*source\(\s*'([a-z0-9_]+)'\s*\)\s*\}\}/g;
+const MATERIALIZATIONS: readonly string[] = ['incremental', 'table', 'view'];
+
+export const MODELS_DIRECTORY = fileURLToPath(new URL('.', import.meta.url));
+
+export function parseModel(path: string, text: string, layer: 'silver' | 'gold'): ModelDefinition {
+  const name = basename(path, '.sql');
+  const header = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const match = HEADER_LINE.exec(line.trim());
+    if (!match) break;
+    header.set(match[1] as string, (match[2] as string).trim());
+  }
+  const materialized = header.get('materialized') ?? 'table';
+  if (!MATERIALIZATIONS.includes(materialized)) {
+    throw new Error(`${path}: materialized must be one of ${MATERIALIZATIONS.join(', ')}, got "${materialized}"`);
+  }
+  const uniqueKey = (header.get('unique_key') ?? '')
+    .split(',')
+    .map((column) => column.trim())
+    .filter((column) => column.length > 0);
+  return {
+    name,
+    layer,
+    path,
+    materialized: materialized as Materialization,
+    uniqueKey,
+    orderBy: header.get('order_by'),
+    description: header.get('description') ?? '',
+    sql: text,
+    refs: unique([...text.matchAll(REF)].map((m) => m[1] as string)),
+    sources: unique([...text.matchAll(SOURCE)].map((m) => m[1] as string)),
+    hash: createHash('sha256').update(text).digest('hex').slice(0, 16),
+  };
+}
+
+/** Every model under `silver/` and `gold/` of a models directory. */
+export function loadModels(directory: string = MODELS_DIRECTORY): ModelDefinition[] {
+  const models: ModelDefinition[] = [];
+  for (const layer of ['silver', 'gold'] as const) {
+    const folder = join(directory, layer);
+    for (const file of readdirSync(folder).sort()) {
+      if (!file.endsWith('.sql')) continue;
+      const path = join(folder, file);
+      models.push(parseModel(path, readFileSync(path, 'utf8'), layer));
+    }
+  }
+  return models;
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}

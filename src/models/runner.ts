@@ -1,0 +1,201 @@
+import { randomUUID } from 'node:crypto';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { queryRows } from '../warehouse/index.js';
+import type { ModelDefinition } from './definition.js';
+import { downstreamOf, orderModels } from './graph.js';
+import { renderModel } from './template.js';
+
+/** Tables the models may read with `{{ source('…') }}`: the warehouse's landing zone. */
+export const SOURCES = ['bronze_events'] as const;
+
+export interface RunOptions {
+  /** Rebuild every model from scratch (the reference path, and `pulse backfill`). */
+  readonly full?: boolean;
+  /** Only these models and what is downstream of them. */
+  readonly select?: readonly string[];
+}
+
+export interface ModelRunResult {
+  readonly model: string;
+  readonly mode: 'full' | 'incremental' | 'view' | 'skipped';
+  /** Rows written (for a full build: the table's rows; incremental: the rows recomputed). */
+  readonly rows: number;
+  readonly durationMs: number;
+}
+
+export interface RunResult {
+  readonly runId: string;
+  readonly status: 'success' | 'skipped';
+  readonly watermarkFrom: bigint | null;
+  readonly watermarkTo: bigint;
+  readonly models: readonly ModelRunResult[];
+  readonly durationMs: number;
+}
+
+interface ModelState {
+  readonly watermark: bigint;
+  readonly hash: string;
+}
+
+const DELTA_TABLE = 'pulse_delta';
+
+/**
+ * Runs the SQL models in dependency order, all in one transaction, so readers see either the
+ * previous state of every table or the new one. Incremental models recompute only the rows
+ * touched by events past their watermark; the watermarks move in the same transaction.
+ */
+export class ModelRunner {
+  readonly #connection: DuckDBConnection;
+  readonly models: readonly ModelDefinition[];
+
+  constructor(connection: DuckDBConnection, models: readonly ModelDefinition[]) {
+    this.#connection = connection;
+    this.models = orderModels(models, SOURCES);
+  }
+
+  async run(options: RunOptions = {}): Promise<RunResult> {
+    const started = performance.now();
+    const runId = randomUUID();
+    const startedAt = new Date();
+    const connection = this.#connection;
+    const selected = options.select ? this.#selection(options.select) : undefined;
+    await connection.run('BEGIN TRANSACTION');
+    try {
+      const hi = await this.#highWatermark();
+      const states = await this.#states();
+      const existing = await this.#existingRelations();
+      const stale = new Set(
+        this.models
+          .filter((model) => {
+            const state = states.get(model.name);
+            return options.full || !state || state.hash !== model.hash || !existing.has(model.name);
+          })
+          .map((model) => model.name),
+      );
+      const rebuild = downstreamOf(this.models, stale);
+      const lowest = [...states.values()].reduce<bigint | null>(
+        (min, state) => (min === null || state.watermark < min ? state.watermark : min),
+        null,
+      );
+      const results: ModelRunResult[] = [];
+      for (const model of this.models) {
+        if (selected && !selected.has(model.name)) continue;
+        const modelStarted = performance.now();
+        const state = states.get(model.name);
+        const full = rebuild.has(model.name);
+        if (!full && state && state.watermark >= hi) {
+          results.push({ model: model.name, mode: 'skipped', rows: 0, durationMs: 0 });
+          continue;
+        }
+        const lo = full || !state ? -1n : state.watermark;
+        const { mode, rows } = await this.#materialize(model, full, lo, hi);
+        await connection.run(
+          `INSERT OR REPLACE INTO pulse_model_state VALUES ($model, $watermark, $hash, now())`,
+          { model: model.name, watermark: hi.toString(), hash: model.hash },
+        );
+        results.push({ model: model.name, mode, rows, durationMs: performance.now() - modelStarted });
+      }
+      const worked = results.some((result) => result.mode !== 'skipped');
+      if (worked) {
+        await connection.run(
+          `INSERT INTO pulse_runs VALUES ($id, $started, now(), $mode, 'success', $from, $to, $models, NULL)`,
+          {
+            id: runId,
+            started: startedAt.toISOString(),
+            mode: options.full ? 'full' : 'incremental',
+            from: lowest === null ? null : lowest.toString(),
+            to: hi.toString(),
+            models: JSON.stringify(results),
+          } as never,
+        );
+      }
+      await connection.run('COMMIT');
+      return {
+        runId,
+        status: worked ? 'success' : 'skipped',
+        watermarkFrom: lowest,
+        watermarkTo: hi,
+        models: results,
+        durationMs: performance.now() - started,
+      };
+    } catch (error) {
+      await connection.run('ROLLBACK').catch(() => undefined);
+      await this.#recordFailure(runId, startedAt, options, error);
+      throw error;
+    }
+  }
+
+  #selection(names: readonly string[]): Set<string> {
+    const unknown = names.filter((name) => !this.models.some((model) => model.name === name));
+    if (unknown.length > 0) throw new Error(`unknown model(s): ${unknown.join(', ')}`);
+    return downstreamOf(this.models, new Set(names));
+  }
+
+  async #materialize(
+    model: ModelDefinition,
+    full: boolean,
+    lo: bigint,
+    hi: bigint,
+  ): Promise<{ mode: ModelRunResult['mode']; rows: number }> {
+    const connection = this.#connection;
+    const render = (incremental: boolean): string =>
+      renderModel(model.sql, { incremental, lo, hi, self: model.name, resolve: (name) => name });
+    const order = model.orderBy ? ` ORDER BY ${model.orderBy}` : '';
+    if (model.materialized === 'view') {
+      await connection.run(`CREATE OR REPLACE VIEW ${model.name} AS ${render(false)}`);
+      return { mode: 'view', rows: 0 };
+    }
+    if (full || model.materialized === 'table') {
+      await connection.run(`CREATE OR REPLACE TABLE ${model.name} AS SELECT * FROM (${render(false)})${order}`);
+      return { mode: 'full', rows: await this.#count(model.name) };
+    }
+    await connection.run(`CREATE OR REPLACE TEMP TABLE ${DELTA_TABLE} AS ${render(true)}`);
+    const rows = await this.#count(DELTA_TABLE);
+    if (rows > 0) {
+      if (model.uniqueKey.length > 0) {
+        const match = model.uniqueKey.map((column) => `${model.name}.${column} = d.${column}`).join(' AND ');
+        await connection.run(`DELETE FROM ${model.name} USING ${DELTA_TABLE} d WHERE ${match}`);
+      }
+      await connection.run(`INSERT INTO ${model.name} SELECT * FROM ${DELTA_TABLE}${order}`);
+    }
+    await connection.run(`DROP TABLE ${DELTA_TABLE}`);
+    return { mode: 'incremental', rows };
+  }
+
+  async #count(table: string): Promise<number> {
+    const rows = await queryRows(this.#connection, `SELECT count(*)::INTEGER AS n FROM ${table}`);
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async #highWatermark(): Promise<bigint> {
+    const rows = await queryRows(this.#connection, `SELECT coalesce(max(ingest_seq), 0)::VARCHAR AS hi FROM bronze_events`);
+    return BigInt(String(rows[0]?.hi ?? '0'));
+  }
+
+  async #states(): Promise<Map<string, ModelState>> {
+    const rows = await queryRows(this.#connection, `SELECT model, watermark::VARCHAR AS watermark, sql_hash FROM pulse_model_state`);
+    return new Map(
+      rows.map((row) => [String(row.model), { watermark: BigInt(String(row.watermark)), hash: String(row.sql_hash) }]),
+    );
+  }
+
+  async #existingRelations(): Promise<Set<string>> {
+    const rows = await queryRows(
+      this.#connection,
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_catalog = current_database()`,
+    );
+    return new Set(rows.map((row) => String(row.table_name)));
+  }
+
+  async #recordFailure(runId: string, startedAt: Date, options: RunOptions, error: unknown): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    await this.#connection
+      .run(`INSERT INTO pulse_runs VALUES ($id, $started, now(), $mode, 'failed', NULL, NULL, NULL, $error)`, {
+        id: runId,
+        started: startedAt.toISOString(),
+        mode: options.full ? 'full' : 'incremental',
+        error: message.slice(0, 4000),
+      })
+      .catch(() => undefined);
+  }
+}

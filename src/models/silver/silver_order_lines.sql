@@ -1,0 +1,49 @@
+-- materialized: incremental
+-- unique_key: event_id
+-- order_by: placed_at
+-- description: One row per order line, amounts exact in the order currency and converted to EUR at the rate of the hour of placed_at (or the latest earlier hour). Lines converted before a rate for their hour arrived are converted again when it does.
+WITH typed AS (
+  SELECT
+    b.d.order_id::VARCHAR                  AS order_id,
+    line.line_no::INTEGER                  AS line_no,
+    line.sku::VARCHAR                      AS sku,
+    line.quantity::INTEGER                 AS quantity,
+    line.unit_price::DECIMAL(18, 2)        AS unit_price,
+    line.discount::DECIMAL(18, 2)          AS discount,
+    line.tax::DECIMAL(18, 2)               AS tax,
+    b.d.currency::VARCHAR                  AS currency,
+    b.d.placed_at::TIMESTAMPTZ             AS placed_at,
+    b.event_id,
+    b.ingest_seq                           AS _seq,
+    b.ingested_at                          AS _ingested_at
+  FROM (
+    SELECT *, from_json(data, '{"order_id":"VARCHAR","placed_at":"VARCHAR","currency":"VARCHAR","lines":[{"line_no":"VARCHAR","sku":"VARCHAR","quantity":"VARCHAR","unit_price":"VARCHAR","discount":"VARCHAR","tax":"VARCHAR"}]}') AS d
+    FROM {{ source('bronze_events') }}
+    WHERE event_type = 'order.placed'
+    {% if incremental %} AND ingest_seq > {{ lo }} {% endif %}
+  ) b, unnest(b.d.lines) AS t(line)
+  {% if incremental %}
+  UNION ALL
+  SELECT order_id, line_no, sku, quantity, unit_price, discount, tax, currency, placed_at, event_id, _seq, _ingested_at
+  FROM {{ this }} s
+  WHERE s._seq <= {{ lo }} AND EXISTS (
+    SELECT 1 FROM {{ ref('silver_fx_rates') }} f
+    WHERE f._updated_seq > {{ lo }} AND f.currency = s.currency AND f.hour <= s.placed_at
+  )
+  {% endif %}
+)
+SELECT
+  typed.order_id, typed.line_no, typed.sku, typed.quantity, typed.unit_price, typed.discount, typed.tax,
+  (typed.quantity * typed.unit_price)::DECIMAL(18, 2)                                AS gross,
+  (typed.quantity * typed.unit_price - typed.discount - typed.tax)::DECIMAL(18, 2)   AS net,
+  typed.currency,
+  CASE WHEN typed.currency = 'EUR' THEN 1 ELSE fx.rate_to_eur END::DECIMAL(18, 10)  AS rate_to_eur,
+  CASE WHEN typed.currency = 'EUR' THEN typed.placed_at ELSE fx.hour END             AS rate_hour,
+  ((typed.quantity * typed.unit_price - typed.discount - typed.tax)::DECIMAL(18, 2)
+     * CASE WHEN typed.currency = 'EUR' THEN 1 ELSE fx.rate_to_eur END::DECIMAL(18, 10))::DECIMAL(38, 12) AS net_eur,
+  typed.placed_at,
+  typed.event_id, typed._seq, typed._ingested_at,
+  {{ hi }}::BIGINT AS _updated_seq
+FROM typed
+ASOF LEFT JOIN {{ ref('silver_fx_rates') }} fx
+  ON fx.currency = typed.currency AND typed.placed_at >= fx.hour

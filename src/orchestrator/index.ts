@@ -1,0 +1,2 @@
+export { RefreshLoop } from './refresh-loop.js';
+export type { RefreshLoopOptions } from './refresh-loop.js';

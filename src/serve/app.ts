@@ -1,0 +1,53 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { KpiSnapshot } from '../kpis/index.js';
+import { eventsRoute, type Deliver } from '../sources/index.js';
+import { handleError } from './errors.js';
+import { kpiRoutes } from './kpi-routes.js';
+
+export interface ServeOptions {
+  readonly deliver: Deliver;
+  readonly snapshot: KpiSnapshot;
+  readonly bodyLimitBytes: number;
+  readonly maxBatchEvents: number;
+  readonly logLevel: string;
+  /** Liveness and readiness of the parts behind the API. */
+  readonly health: () => Promise<{ ready: boolean; checks: Record<string, unknown> }>;
+  readonly version: string;
+}
+
+/** The Fastify app: ingest, KPIs, health and OpenAPI docs, each area a plugin. */
+export async function buildApp(options: ServeOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { level: options.logLevel },
+    bodyLimit: options.bodyLimitBytes,
+    // Query strings with duplicated keys or huge values are refused by the schemas, not coerced silently.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+    requestIdHeader: 'x-request-id',
+    disableRequestLogging: true,
+  });
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({ error: { code: 'PULSE_ERR_NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0]}` } });
+  });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Pulse API',
+        version: options.version,
+        description: 'Real-time KPI intelligence for ecommerce: CloudEvents in, governed KPIs out.',
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(eventsRoute, { deliver: options.deliver, maxBatchEvents: options.maxBatchEvents });
+  await app.register(kpiRoutes, { snapshot: options.snapshot });
+  app.get('/healthz', { schema: { summary: 'Liveness', tags: ['health'] } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { summary: 'Readiness of the warehouse and the refresh loop', tags: ['health'] } }, async (_request, reply) => {
+    const health = await options.health();
+    return reply.code(health.ready ? 200 : 503).send({ status: health.ready ? 'ready' : 'not_ready', checks: health.checks });
+  });
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs'));
+  return app;
+}

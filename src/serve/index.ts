@@ -1,0 +1,2 @@
+export { buildApp } from './app.js';
+export type { ServeOptions } from './app.js';

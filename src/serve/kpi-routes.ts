@@ -1,0 +1,54 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { KpiSnapshot } from '../kpis/index.js';
+import { DIMENSIONS, NAMED_WINDOWS, SERIES_GRAINS } from '../kpis/index.js';
+
+export interface KpiRoutesOptions {
+  readonly snapshot: KpiSnapshot;
+}
+
+const windowQuery = {
+  window: { type: 'string', enum: [...NAMED_WINDOWS], description: 'A named window (default today, in the business time zone)' },
+  from: { type: 'string', description: 'Start of the window, inclusive (RFC 3339)' },
+  to: { type: 'string', description: 'End of the window, exclusive (RFC 3339; default now)' },
+} as const;
+
+/** `GET /v1/kpis` and `GET /v1/kpis/{id}`: governed values with definition, lineage and freshness. */
+export const kpiRoutes: FastifyPluginAsync<KpiRoutesOptions> = async (app, { snapshot }) => {
+  app.get(
+    '/v1/kpis',
+    {
+      schema: {
+        summary: 'Every KPI now',
+        tags: ['kpis'],
+        querystring: { type: 'object', additionalProperties: false, properties: windowQuery },
+      },
+    },
+    async (request) => {
+      const query = request.query as { window?: string; from?: string; to?: string };
+      return { kpis: await snapshot.all(query) };
+    },
+  );
+  app.get(
+    '/v1/kpis/:id',
+    {
+      schema: {
+        summary: 'One KPI, optionally broken down or as a series',
+        tags: ['kpis'],
+        params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } }, required: ['id'] },
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            ...windowQuery,
+            by: { type: 'string', enum: [...DIMENSIONS], description: 'Break the value down by a dimension' },
+            series: { type: 'string', enum: [...SERIES_GRAINS], description: 'A time series of the value' },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as { id: string };
+      return snapshot.one(id, request.query as Record<string, string | undefined>);
+    },
+  );
+};

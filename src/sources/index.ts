@@ -1,0 +1,4 @@
+export type { Deliver, DeliveryMeta, DeliveryReceipt, SourceItem, SourceQuarantined } from './types.js';
+export { eventsRoute } from './http/events-route.js';
+export type { EventsRouteOptions } from './http/events-route.js';
+export { parseEventsBody, EVENT_MEDIA_TYPES } from './http/parse-body.js';

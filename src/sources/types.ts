@@ -1,0 +1,34 @@
+/** One item a source delivers: a parsed JSON value, or a piece of text that would not parse. */
+export type SourceItem =
+  | { readonly kind: 'value'; readonly value: unknown }
+  | { readonly kind: 'unparseable'; readonly text: string; readonly message: string };
+
+export interface SourceQuarantined {
+  readonly index: number;
+  readonly id: string | null;
+  readonly rule: string;
+  readonly field: string;
+  readonly message: string;
+}
+
+/** What the pipeline answers for a delivered batch, once it is committed. */
+export interface DeliveryReceipt {
+  readonly batch_id: string;
+  readonly accepted: number;
+  readonly duplicates: number;
+  readonly quarantined: number;
+  readonly quarantined_events: readonly SourceQuarantined[];
+}
+
+export interface DeliveryMeta {
+  /** Which source delivered the batch: `http`, `files`, `nats`, `demo`. */
+  readonly sourceKind: string;
+  readonly receivedAt?: Date;
+  readonly batchId?: string;
+}
+
+/**
+ * How a source hands a batch to the pipeline: the promise settles only after the batch is
+ * committed, so a source acknowledges upstream (HTTP 2xx, NATS ack) only then.
+ */
+export type Deliver = (items: readonly SourceItem[], meta: DeliveryMeta) => Promise<DeliveryReceipt>;

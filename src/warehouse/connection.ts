@@ -1,0 +1,49 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { migrate } from './migrations.js';
+
+export interface WarehouseOptions {
+  /** DuckDB file; `:memory:` for throw-away runs. */
+  readonly path: string;
+  /** DuckDB's own cap (its default is 80 % of RAM, too greedy beside Node). */
+  readonly memoryLimit?: string;
+  readonly threads?: number;
+}
+
+/**
+ * One DuckDB file with a connection per role: DuckDB serialises statements on a connection, so the
+ * writer (bronze appends), the model runner and the readers each get their own, and MVCC keeps
+ * their snapshots apart.
+ */
+export interface Warehouse {
+  readonly path: string;
+  readonly writer: DuckDBConnection;
+  readonly modeller: DuckDBConnection;
+  readonly reader: DuckDBConnection;
+  close(): Promise<void>;
+}
+
+export async function openWarehouse(options: WarehouseOptions): Promise<Warehouse> {
+  const instance = await DuckDBInstance.create(options.path, {
+    memory_limit: options.memoryLimit ?? '2GB',
+    threads: String(options.threads ?? 2),
+  });
+  const writer = await instance.connect();
+  // Timestamps are stored and compared in UTC; the business time zone is applied explicitly in SQL.
+  await writer.run(`SET GLOBAL TimeZone = 'UTC'`);
+  await migrate(writer);
+  const modeller = await instance.connect();
+  const reader = await instance.connect();
+  let closed = false;
+  return {
+    path: options.path,
+    writer,
+    modeller,
+    reader,
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const connection of [reader, modeller, writer]) connection.closeSync();
+      instance.closeSync();
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+
+/**
+ * The tables Pulse owns outside the SQL models: the raw landing zone (bronze), the quarantine and
+ * the bookkeeping of model runs. Each migration runs once, in order, recorded in pulse_migrations.
+ */
+const MIGRATIONS: readonly { id: number; sql: string }[] = [
+  {
+    id: 1,
+    sql: `
+      CREATE TABLE bronze_events (
+        ingest_seq   BIGINT      NOT NULL,
+        event_id     VARCHAR     PRIMARY KEY,
+        event_type   VARCHAR     NOT NULL,
+        source       VARCHAR     NOT NULL,
+        event_time   TIMESTAMPTZ,
+        ingested_at  TIMESTAMPTZ NOT NULL,
+        batch_id     VARCHAR     NOT NULL,
+        data         VARCHAR     NOT NULL
+      );
+      CREATE TABLE quarantine (
+        quarantine_id BIGINT      NOT NULL,
+        received_at   TIMESTAMPTZ NOT NULL,
+        batch_id      VARCHAR     NOT NULL,
+        source_kind   VARCHAR     NOT NULL,
+        event_id      VARCHAR,
+        event_type    VARCHAR,
+        rule          VARCHAR     NOT NULL,
+        field         VARCHAR     NOT NULL,
+        message       VARCHAR     NOT NULL,
+        payload       VARCHAR     NOT NULL
+      );
+      CREATE TABLE pulse_model_state (
+        model        VARCHAR PRIMARY KEY,
+        watermark    BIGINT  NOT NULL,
+        sql_hash     VARCHAR NOT NULL,
+        updated_at   TIMESTAMPTZ NOT NULL
+      );
+      CREATE TABLE pulse_runs (
+        run_id       VARCHAR PRIMARY KEY,
+        started_at   TIMESTAMPTZ NOT NULL,
+        finished_at  TIMESTAMPTZ,
+        mode         VARCHAR NOT NULL,
+        status       VARCHAR NOT NULL,
+        watermark_from BIGINT,
+        watermark_to   BIGINT,
+        models       VARCHAR,
+        error        VARCHAR
+      );`,
+  },
+];
+
+export async function migrate(connection: DuckDBConnection): Promise<void> {
+  await connection.run(`CREATE TABLE IF NOT EXISTS pulse_migrations (id INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`);
+  const applied = await connection.runAndReadAll(`SELECT id FROM pulse_migrations`);
+  const done = new Set(applied.getRowObjectsJson().map((row) => Number(row.id)));
+  for (const migration of MIGRATIONS) {
+    if (done.has(migration.id)) continue;
+    await connection.run('BEGIN TRANSACTION');
+    try {
+      await connection.run(migration.sql);
+      await connection.run(`INSERT INTO pulse_migrations VALUES (${migration.id}, now())`);
+      await connection.run('COMMIT');
+    } catch (error) {
+      await connection.run('ROLLBACK');
+      throw error;
+    }
+  }
+}
