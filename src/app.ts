@@ -43,8 +43,20 @@ export const PULSE_VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
-/** Wires the stages together, left to right, and starts serving. */
-export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
+/** The pipeline without the HTTP server: what `pulse ingest` and `pulse run` use. */
+export interface Pipeline {
+  readonly warehouse: Warehouse;
+  readonly writer: BronzeWriter;
+  readonly deliver: Deliver;
+  readonly runner: ModelRunner;
+  readonly loop: RefreshLoop;
+  readonly engine: KpiEngine;
+  readonly snapshot: KpiSnapshot;
+  close(): Promise<void>;
+}
+
+/** Wires the stages together, left to right: contracts → privacy → bronze → models → KPIs. */
+export async function openPipeline(options: PulseOptions, onRunError?: (error: unknown) => void): Promise<Pipeline> {
   const validator = createContractValidator();
   const tokeniser = createTokeniser(options.tokenKey);
   const catalogue = loadCatalogue();
@@ -55,7 +67,6 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
   const deliver = createIngestor({ validator, tokeniser, writer });
   const engine = new KpiEngine(warehouse.reader, catalogue, { timeZone: options.timeZone ?? 'Europe/Paris', now: options.now });
   const snapshot = new KpiSnapshot(engine);
-  let app: FastifyInstance | undefined;
   const loop = new RefreshLoop({
     run: () => runner.run(),
     drained: () => writer.drained(),
@@ -63,9 +74,33 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     onRun: (result) => {
       if (result.status === 'success') snapshot.invalidate();
     },
-    onError: (error) => app?.log.error({ err: error }, 'model run failed'),
+    onError: onRunError,
   });
   writer.onCommit(() => loop.request());
+  let closed = false;
+  return {
+    warehouse,
+    writer,
+    deliver,
+    runner,
+    loop,
+    engine,
+    snapshot,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await writer.drained();
+      await loop.stop();
+      await warehouse.close();
+    },
+  };
+}
+
+/** Starts the whole of Pulse in one process: ingest, the refresh loop and the API. */
+export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
+  let app: FastifyInstance | undefined;
+  const pipeline = await openPipeline(options, (error) => app?.log.error({ err: error }, 'model run failed'));
+  const { warehouse, writer, deliver, runner, loop, snapshot } = pipeline;
   // Bring the models up to date with whatever the file already holds before serving.
   await loop.refresh();
   app = await buildApp({
@@ -109,9 +144,7 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
       if (closed) return;
       closed = true;
       await served.close();
-      await writer.drained();
-      await loop.stop();
-      await warehouse.close();
+      await pipeline.close();
     },
   };
 }
