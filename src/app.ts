@@ -56,16 +56,26 @@ export interface Pipeline {
 }
 
 /** Wires the stages together, left to right: contracts → privacy → bronze → models → KPIs. */
-export async function openPipeline(options: PulseOptions, onRunError?: (error: unknown) => void): Promise<Pipeline> {
+export async function openPipeline(
+  options: PulseOptions,
+  onRunError?: (error: unknown) => void,
+): Promise<Pipeline> {
   const validator = createContractValidator();
   const tokeniser = createTokeniser(options.tokenKey);
   const catalogue = loadCatalogue();
   const models = loadModels();
-  const warehouse = await openWarehouse({ path: options.dbPath, memoryLimit: options.memoryLimit, threads: options.threads });
+  const warehouse = await openWarehouse({
+    path: options.dbPath,
+    memoryLimit: options.memoryLimit,
+    threads: options.threads,
+  });
   const writer = await BronzeWriter.open(warehouse.writer);
   const runner = new ModelRunner(warehouse.modeller, models);
   const deliver = createIngestor({ validator, tokeniser, writer });
-  const engine = new KpiEngine(warehouse.reader, catalogue, { timeZone: options.timeZone ?? 'Europe/Paris', now: options.now });
+  const engine = new KpiEngine(warehouse.reader, catalogue, {
+    timeZone: options.timeZone ?? 'Europe/Paris',
+    now: options.now,
+  });
   const snapshot = new KpiSnapshot(engine);
   const loop = new RefreshLoop({
     run: () => runner.run(),
@@ -98,12 +108,15 @@ export async function openPipeline(options: PulseOptions, onRunError?: (error: u
 
 /** Starts the whole of Pulse in one process: ingest, the refresh loop and the API. */
 export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
-  let app: FastifyInstance | undefined;
-  const pipeline = await openPipeline(options, (error) => app?.log.error({ err: error }, 'model run failed'));
+  // The app's logger exists only once the app does; runs that fail before that are kept in loop.lastError.
+  const served: { app?: FastifyInstance } = {};
+  const pipeline = await openPipeline(options, (error) =>
+    served.app?.log.error({ err: error }, 'model run failed'),
+  );
   const { warehouse, writer, deliver, runner, loop, snapshot } = pipeline;
   // Bring the models up to date with whatever the file already holds before serving.
   await loop.refresh();
-  app = await buildApp({
+  const app = await buildApp({
     deliver,
     snapshot,
     bodyLimitBytes: options.bodyLimitBytes ?? 16 * 1024 * 1024,
@@ -116,16 +129,20 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
         warehouse: { path: warehouse.path, last_ingest_seq: writer.lastSeq.toString() },
         refresh: loop.lastError
           ? { status: 'failing', error: (loop.lastError as Error).message }
-          : { status: 'ok', last_run: loop.lastResult?.runId ?? null, watermark: loop.lastResult?.watermarkTo.toString() ?? null },
+          : {
+              status: 'ok',
+              last_run: loop.lastResult?.runId ?? null,
+              watermark: loop.lastResult?.watermarkTo.toString() ?? null,
+            },
       },
     }),
   });
   const address = await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' });
-  const served = app;
+  served.app = app;
   let closed = false;
   return {
     url: address.replace('[::1]', 'localhost'),
-    app: served,
+    app,
     warehouse,
     deliver,
     refresh: () => loop.refresh(),
@@ -143,7 +160,7 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     async close() {
       if (closed) return;
       closed = true;
-      await served.close();
+      await app.close();
       await pipeline.close();
     },
   };

@@ -9,7 +9,10 @@ export const ERRORS = {
   PULSE_ERR_BATCH_TOO_LARGE: { status: 413, message: 'The batch has too many events' },
   PULSE_ERR_BODY_TOO_LARGE: { status: 413, message: 'The request body is too large' },
   PULSE_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type' },
-  PULSE_ERR_CONTRACT_VIOLATION: { status: 422, message: 'Every event failed its contract and was quarantined' },
+  PULSE_ERR_CONTRACT_VIOLATION: {
+    status: 422,
+    message: 'Every event failed its contract and was quarantined',
+  },
   PULSE_ERR_INVALID_PARAMETER: { status: 400, message: 'A query parameter is invalid' },
   PULSE_ERR_UNKNOWN_KPI: { status: 404, message: 'No such KPI' },
   PULSE_ERR_NOT_FOUND: { status: 404, message: 'Not found' },

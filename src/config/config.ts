@@ -6,12 +6,23 @@ import { DEMO_TOKEN_KEY, MIN_TOKEN_KEY_LENGTH } from '../privacy/index.js';
 
 /** Everything Pulse can be told, after defaults, the config file, the environment and flags. */
 export interface PulseConfig {
-  readonly server: { readonly host: string; readonly port: number; readonly bodyLimitBytes: number; readonly maxBatchEvents: number };
+  readonly server: {
+    readonly host: string;
+    readonly port: number;
+    readonly bodyLimitBytes: number;
+    readonly maxBatchEvents: number;
+  };
   readonly warehouse: { readonly path: string; readonly memoryLimit: string; readonly threads: number };
   readonly privacy: { readonly tokenKey: string };
   readonly business: { readonly timeZone: string };
   readonly refresh: { readonly debounceMs: number };
-  readonly demo: { readonly enabled: boolean; readonly historyDays: number; readonly historyScale: number; readonly ordersPerDay: number; readonly seed: number };
+  readonly demo: {
+    readonly enabled: boolean;
+    readonly historyDays: number;
+    readonly historyScale: number;
+    readonly ordersPerDay: number;
+    readonly seed: number;
+  };
   readonly logLevel: string;
 }
 
@@ -44,8 +55,16 @@ const fileSchema = {
       additionalProperties: false,
       properties: { token_key: { type: 'string', minLength: MIN_TOKEN_KEY_LENGTH } },
     },
-    business: { type: 'object', additionalProperties: false, properties: { time_zone: { type: 'string', minLength: 1 } } },
-    refresh: { type: 'object', additionalProperties: false, properties: { debounce_ms: { type: 'integer', minimum: 0, maximum: 60000 } } },
+    business: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { time_zone: { type: 'string', minLength: 1 } },
+    },
+    refresh: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { debounce_ms: { type: 'integer', minimum: 0, maximum: 60000 } },
+    },
     demo: {
       type: 'object',
       additionalProperties: false,
@@ -72,7 +91,10 @@ export interface ConfigOverrides {
  * Builds the configuration: defaults ← pulse.config.yaml (or --config) ← PULSE_* environment ←
  * flags. Every problem is collected and reported together, each naming its field.
  */
-export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): PulseConfig {
+export function loadConfig(
+  overrides: ConfigOverrides = {},
+  env: NodeJS.ProcessEnv = process.env,
+): PulseConfig {
   const problems: string[] = [];
   const file = readConfigFile(overrides.configFile, problems);
   const demo = overrides.demo === true;
@@ -85,19 +107,29 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
     return Number(value);
   };
   const port = overrides.port ?? number('PULSE_PORT', env.PULSE_PORT) ?? file.server?.port ?? 8080;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`port must be an integer 0–65535, got ${port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    problems.push(`port must be an integer 0–65535, got ${port}`);
   const tokenKey = env.PULSE_TOKEN_KEY ?? file.privacy?.token_key ?? (demo ? DEMO_TOKEN_KEY : undefined);
   if (tokenKey === undefined) {
-    problems.push('privacy.token_key is required: set PULSE_TOKEN_KEY or privacy.token_key in the config file (or run with --demo)');
+    problems.push(
+      'privacy.token_key is required: set PULSE_TOKEN_KEY or privacy.token_key in the config file (or run with --demo)',
+    );
   } else if (tokenKey.length < MIN_TOKEN_KEY_LENGTH) {
     problems.push(`privacy.token_key must be at least ${MIN_TOKEN_KEY_LENGTH} characters`);
   } else if (tokenKey === DEMO_TOKEN_KEY && !demo) {
-    problems.push('privacy.token_key is the built-in demo key, which is refused outside --demo: set your own secret');
+    problems.push(
+      'privacy.token_key is the built-in demo key, which is refused outside --demo: set your own secret',
+    );
   }
   const timeZone = env.PULSE_TIME_ZONE ?? file.business?.time_zone ?? 'Europe/Paris';
-  if (!isValidTimeZone(timeZone)) problems.push(`business.time_zone "${timeZone}" is not a known IANA time zone`);
+  if (!isValidTimeZone(timeZone))
+    problems.push(`business.time_zone "${timeZone}" is not a known IANA time zone`);
   if (problems.length > 0) {
-    throw new PulseError('PULSE_ERR_CONFIG', `the configuration is invalid:\n  - ${problems.join('\n  - ')}`, { details: problems });
+    throw new PulseError(
+      'PULSE_ERR_CONFIG',
+      `the configuration is invalid:\n  - ${problems.join('\n  - ')}`,
+      { details: problems },
+    );
   }
   return {
     server: {
@@ -107,7 +139,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessE
       maxBatchEvents: file.server?.max_batch_events ?? 20_000,
     },
     warehouse: {
-      path: overrides.dbPath ?? env.PULSE_DB ?? file.warehouse?.path ?? (demo ? 'pulse-demo.duckdb' : 'pulse.duckdb'),
+      path:
+        overrides.dbPath ??
+        env.PULSE_DB ??
+        file.warehouse?.path ??
+        (demo ? 'pulse-demo.duckdb' : 'pulse.duckdb'),
       memoryLimit: file.warehouse?.memory_limit ?? '2GB',
       threads: file.warehouse?.threads ?? 2,
     },
@@ -151,7 +187,8 @@ function readConfigFile(path: string | undefined, problems: string[]): ConfigFil
   if (!validate(document)) {
     for (const error of validate.errors ?? []) {
       const field = error.instancePath.slice(1).replaceAll('/', '.') || '(root)';
-      const extra = error.keyword === 'additionalProperties' ? ` "${String(error.params.additionalProperty)}"` : '';
+      const extra =
+        error.keyword === 'additionalProperties' ? ` "${String(error.params.additionalProperty)}"` : '';
       problems.push(`${file}: ${field} ${error.message ?? 'is invalid'}${extra}`);
     }
     return {};

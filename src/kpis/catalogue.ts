@@ -26,7 +26,11 @@ export interface KpiDefinition {
   /** ISO 8601 duration: how often the replaced system refreshed it. */
   readonly cadence: string;
   readonly direction: 'higher_is_better' | 'lower_is_better';
-  readonly bands: { readonly basis: 'absolute' | 'change_vs_last_week'; readonly warn: number; readonly critical: number };
+  readonly bands: {
+    readonly basis: 'absolute' | 'change_vs_last_week';
+    readonly warn: number;
+    readonly critical: number;
+  };
   readonly weights?: Readonly<Record<string, number>>;
   readonly dimensions: readonly Dimension[];
   readonly numerator?: Measure;
@@ -63,7 +67,19 @@ const catalogueSchema = {
       items: {
         type: 'object',
         additionalProperties: false,
-        required: ['id', 'label', 'description', 'unit', 'kind', 'owner', 'definition_version', 'cadence', 'direction', 'bands', 'dimensions'],
+        required: [
+          'id',
+          'label',
+          'description',
+          'unit',
+          'kind',
+          'owner',
+          'definition_version',
+          'cadence',
+          'direction',
+          'bands',
+          'dimensions',
+        ],
         properties: {
           id: { type: 'string', pattern: '^[a-z][a-z0-9_]*$' },
           label: { type: 'string', minLength: 1 },
@@ -78,13 +94,22 @@ const catalogueSchema = {
             type: 'object',
             additionalProperties: false,
             required: ['basis', 'warn', 'critical'],
-            properties: { basis: { enum: ['absolute', 'change_vs_last_week'] }, warn: { type: 'number' }, critical: { type: 'number' } },
+            properties: {
+              basis: { enum: ['absolute', 'change_vs_last_week'] },
+              warn: { type: 'number' },
+              critical: { type: 'number' },
+            },
           },
           weights: { type: 'object', additionalProperties: { type: 'number', exclusiveMinimum: 0 } },
           dimensions: { type: 'array', items: { enum: DIMENSIONS }, uniqueItems: true },
           numerator: measureSchema,
           denominator: { anyOf: [{ type: 'null' }, measureSchema] },
-          snapshot: { type: 'object', additionalProperties: false, required: ['sql'], properties: { sql: { type: 'string' } } },
+          snapshot: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['sql'],
+            properties: { sql: { type: 'string' } },
+          },
         },
         oneOf: [{ required: ['numerator'] }, { required: ['snapshot'] }],
       },

@@ -22,8 +22,15 @@ const AT = /\{\{\s*at\s*\}\}/g;
 
 /** The gold tables a KPI reads: its lineage one step up. */
 export function kpiInputs(kpi: KpiDefinition): string[] {
-  const texts = [kpi.numerator?.sql, ...Object.values(kpi.numerator?.sql_by ?? {}), kpi.denominator?.sql, kpi.snapshot?.sql];
-  return [...new Set(texts.flatMap((text) => [...(text ?? '').matchAll(REF)].map((m) => m[1] as string)))].sort();
+  const texts = [
+    kpi.numerator?.sql,
+    ...Object.values(kpi.numerator?.sql_by ?? {}),
+    kpi.denominator?.sql,
+    kpi.snapshot?.sql,
+  ];
+  return [
+    ...new Set(texts.flatMap((text) => [...(text ?? '').matchAll(REF)].map((m) => m[1] as string))),
+  ].sort();
 }
 
 function expand(kpi: KpiDefinition, sql: string): string {
@@ -31,7 +38,9 @@ function expand(kpi: KpiDefinition, sql: string): string {
     .replace(REF, (_all, name: string) => name)
     .replace(WEIGHT, (_all, column: string) => {
       const weights = Object.entries(kpi.weights ?? {});
-      const cases = weights.map(([key, weight]) => `WHEN '${key.replaceAll("'", "''")}' THEN ${weight}::DECIMAL(9, 4)`);
+      const cases = weights.map(
+        ([key, weight]) => `WHEN '${key.replaceAll("'", "''")}' THEN ${weight}::DECIMAL(9, 4)`,
+      );
       return `(CASE ${column} ${cases.join(' ')} ELSE 1::DECIMAL(9, 4) END)`;
     })
     .replace(AT, '$at::TIMESTAMPTZ');
@@ -72,8 +81,13 @@ function measureSelect(kpi: KpiDefinition, measure: Measure, query: MeasureQuery
 export function compileMeasureQuery(kpi: KpiDefinition, query: MeasureQuery): CompiledQuery {
   if (!kpi.numerator) throw new Error(`KPI ${kpi.id} is a snapshot KPI`);
   const numerator = measureSelect(kpi, kpi.numerator, query, 'num');
-  const componentColumns = Object.keys(kpi.numerator.components ?? {}).map((name) => `, num.component_${name}`);
-  const params: Record<string, string> = { from: query.window.from.toISOString(), to: query.window.to.toISOString() };
+  const componentColumns = Object.keys(kpi.numerator.components ?? {}).map(
+    (name) => `, num.component_${name}`,
+  );
+  const params: Record<string, string> = {
+    from: query.window.from.toISOString(),
+    to: query.window.to.toISOString(),
+  };
   if (query.series === 'day') params.tz = query.timeZone;
   if (!kpi.denominator) {
     return {

@@ -3,8 +3,20 @@ import { PulseError } from '../errors.js';
 import { queryRows, type Row } from '../warehouse/index.js';
 import type { Catalogue, Dimension, KpiDefinition } from './catalogue.js';
 import { DIMENSIONS } from './catalogue.js';
-import { compileMeasureQuery, compileSnapshotQuery, kpiInputs, SERIES_GRAINS, type SeriesGrain } from './compile.js';
-import { NAMED_WINDOWS, resolveNamedWindow, startOfBusinessDay, type NamedWindow, type TimeWindow } from './windows.js';
+import {
+  compileMeasureQuery,
+  compileSnapshotQuery,
+  kpiInputs,
+  SERIES_GRAINS,
+  type SeriesGrain,
+} from './compile.js';
+import {
+  NAMED_WINDOWS,
+  resolveNamedWindow,
+  startOfBusinessDay,
+  type NamedWindow,
+  type TimeWindow,
+} from './windows.js';
 
 /** What a client asks for: a named window or an explicit range, optionally a breakdown or a series. */
 export interface KpiRequest {
@@ -65,7 +77,11 @@ export class KpiEngine {
   readonly #now: () => Date;
   readonly catalogue: Catalogue;
 
-  constructor(connection: DuckDBConnection, catalogue: Catalogue, options: { timeZone: string; now?: () => Date }) {
+  constructor(
+    connection: DuckDBConnection,
+    catalogue: Catalogue,
+    options: { timeZone: string; now?: () => Date },
+  ) {
     this.#connection = connection;
     this.catalogue = catalogue;
     this.#byId = new Map(catalogue.kpis.map((kpi) => [kpi.id, kpi]));
@@ -75,13 +91,19 @@ export class KpiEngine {
 
   definition(id: string): KpiDefinition {
     const kpi = this.#byId.get(id);
-    if (!kpi) throw new PulseError('PULSE_ERR_UNKNOWN_KPI', `No KPI "${id}"; known: ${[...this.#byId.keys()].join(', ')}`, { field: 'id' });
+    if (!kpi)
+      throw new PulseError(
+        'PULSE_ERR_UNKNOWN_KPI',
+        `No KPI "${id}"; known: ${[...this.#byId.keys()].join(', ')}`,
+        { field: 'id' },
+      );
     return kpi;
   }
 
   async computeAll(request: KpiRequest = {}): Promise<KpiAnswer[]> {
     const answers: KpiAnswer[] = [];
-    for (const kpi of this.catalogue.kpis) answers.push(await this.compute(kpi.id, { ...request, by: undefined, series: undefined }));
+    for (const kpi of this.catalogue.kpis)
+      answers.push(await this.compute(kpi.id, { ...request, by: undefined, series: undefined }));
     return answers;
   }
 
@@ -91,11 +113,22 @@ export class KpiEngine {
     const window = this.#window(request, now);
     const by = parseBy(kpi, request.by);
     const series = parseSeries(request.series);
-    if (series && by) throw new PulseError('PULSE_ERR_INVALID_PARAMETER', 'by and series cannot be combined', { field: 'series' });
-    return kpi.snapshot ? this.#snapshot(kpi, window, by, series, now) : this.#additive(kpi, window, by, series, now);
+    if (series && by)
+      throw new PulseError('PULSE_ERR_INVALID_PARAMETER', 'by and series cannot be combined', {
+        field: 'series',
+      });
+    return kpi.snapshot
+      ? this.#snapshot(kpi, window, by, series, now)
+      : this.#additive(kpi, window, by, series, now);
   }
 
-  async #additive(kpi: KpiDefinition, window: TimeWindow, by: Dimension | undefined, series: SeriesGrain | undefined, now: Date): Promise<KpiAnswer> {
+  async #additive(
+    kpi: KpiDefinition,
+    window: TimeWindow,
+    by: Dimension | undefined,
+    series: SeriesGrain | undefined,
+    now: Date,
+  ): Promise<KpiAnswer> {
     const run = async (b?: Dimension, s?: SeriesGrain): Promise<Row[]> => {
       const query = compileMeasureQuery(kpi, { window, by: b, series: s, timeZone: this.#timeZone });
       return queryRows(this.#connection, query.sql, query.params);
@@ -112,36 +145,82 @@ export class KpiEngine {
     if (components.length > 0) {
       extra = {
         components: Object.fromEntries(
-          components.map(([name, sign]) => [name, formatMoney(signed(String(totalRow[`component_${name}`] ?? '0'), sign))]),
+          components.map(([name, sign]) => [
+            name,
+            formatMoney(signed(String(totalRow[`component_${name}`] ?? '0'), sign)),
+          ]),
         ),
       };
     }
-    if (by) extra = { ...extra, breakdown: (await run(by)).map((row) => ({ key: row.grp === null ? null : String(row.grp), ...point(row) })) };
-    if (series) extra = { ...extra, series: this.#fillSeries(window, series, await run(undefined, series), (row) => valueOf(kpi, row), kpi) };
+    if (by)
+      extra = {
+        ...extra,
+        breakdown: (await run(by)).map((row) => ({
+          key: row.grp === null ? null : String(row.grp),
+          ...point(row),
+        })),
+      };
+    if (series)
+      extra = {
+        ...extra,
+        series: this.#fillSeries(
+          window,
+          series,
+          await run(undefined, series),
+          (row) => valueOf(kpi, row),
+          kpi,
+        ),
+      };
     return { ...answer, ...extra, ...point(totalRow) };
   }
 
-  async #snapshot(kpi: KpiDefinition, window: TimeWindow, by: Dimension | undefined, series: SeriesGrain | undefined, now: Date): Promise<KpiAnswer> {
+  async #snapshot(
+    kpi: KpiDefinition,
+    window: TimeWindow,
+    by: Dimension | undefined,
+    series: SeriesGrain | undefined,
+    now: Date,
+  ): Promise<KpiAnswer> {
     const at = async (instant: Date, b?: Dimension): Promise<Row[]> => {
       const query = compileSnapshotQuery(kpi, instant, b);
       return queryRows(this.#connection, query.sql, query.params);
     };
-    const point = (row: Row) => ({ value: Number(row.numerator ?? 0), numerator: Number(row.numerator ?? 0), denominator: Number(row.denominator ?? 0) });
+    const point = (row: Row) => ({
+      value: Number(row.numerator ?? 0),
+      numerator: Number(row.numerator ?? 0),
+      denominator: Number(row.denominator ?? 0),
+    });
     const totalRow = (await at(window.to))[0] ?? {};
     let extra: Partial<KpiAnswer> = { revenue_share: share(totalRow) };
-    if (by) extra = { ...extra, breakdown: (await at(window.to, by)).map((row) => ({ key: row.grp === null ? null : String(row.grp), ...point(row) })) };
+    if (by)
+      extra = {
+        ...extra,
+        breakdown: (await at(window.to, by)).map((row) => ({
+          key: row.grp === null ? null : String(row.grp),
+          ...point(row),
+        })),
+      };
     if (series) {
-      const ends = this.#bucketStarts(window, series).map((start, i, all) => all[i + 1] ?? window.to).slice(0, MAX_SNAPSHOT_POINTS);
+      const ends = this.#bucketStarts(window, series)
+        .map((start, i, all) => all[i + 1] ?? window.to)
+        .slice(0, MAX_SNAPSHOT_POINTS);
       const points = [];
-      for (const end of ends) points.push({ ts: end.toISOString(), value: Number((await at(end))[0]?.numerator ?? 0) });
+      for (const end of ends)
+        points.push({ ts: end.toISOString(), value: Number((await at(end))[0]?.numerator ?? 0) });
       extra = { ...extra, series: points };
     }
     return { ...this.#base(kpi, window, totalRow, now), ...extra, ...point(totalRow) };
   }
 
-  #base(kpi: KpiDefinition, window: TimeWindow, row: Row, now: Date): Omit<KpiAnswer, 'value' | 'numerator' | 'denominator'> {
+  #base(
+    kpi: KpiDefinition,
+    window: TimeWindow,
+    row: Row,
+    now: Date,
+  ): Omit<KpiAnswer, 'value' | 'numerator' | 'denominator'> {
     const asOf = row.as_of === null || row.as_of === undefined ? null : new Date(Number(row.as_of));
-    const newest = row.newest_ingest === null || row.newest_ingest === undefined ? null : Number(row.newest_ingest);
+    const newest =
+      row.newest_ingest === null || row.newest_ingest === undefined ? null : Number(row.newest_ingest);
     return {
       id: kpi.id,
       label: kpi.label,
@@ -151,7 +230,13 @@ export class KpiEngine {
       lag_ms: newest === null ? null : Math.max(0, now.getTime() - newest),
       definition_version: kpi.definition_version,
       quality: 'ok',
-      definition: { description: kpi.description, owner: kpi.owner, direction: kpi.direction, bands: kpi.bands, cadence: kpi.cadence },
+      definition: {
+        description: kpi.description,
+        owner: kpi.owner,
+        direction: kpi.direction,
+        bands: kpi.bands,
+        cadence: kpi.cadence,
+      },
       lineage: { inputs: kpiInputs(kpi) },
     };
   }
@@ -159,16 +244,23 @@ export class KpiEngine {
   #window(request: KpiRequest, now: Date): TimeWindow {
     if (request.from !== undefined || request.to !== undefined) {
       if (request.window !== undefined) {
-        throw new PulseError('PULSE_ERR_INVALID_PARAMETER', 'Give either window or from/to, not both', { field: 'window' });
+        throw new PulseError('PULSE_ERR_INVALID_PARAMETER', 'Give either window or from/to, not both', {
+          field: 'window',
+        });
       }
       const from = parseInstant(request.from, 'from');
       const to = request.to === undefined ? now : parseInstant(request.to, 'to');
-      if (from.getTime() >= to.getTime()) throw new PulseError('PULSE_ERR_INVALID_PARAMETER', 'from must be before to', { field: 'from' });
+      if (from.getTime() >= to.getTime())
+        throw new PulseError('PULSE_ERR_INVALID_PARAMETER', 'from must be before to', { field: 'from' });
       return { from, to };
     }
     const name = request.window ?? 'today';
     if (!(NAMED_WINDOWS as readonly string[]).includes(name)) {
-      throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `window must be one of ${NAMED_WINDOWS.join(', ')}, got "${name}"`, { field: 'window' });
+      throw new PulseError(
+        'PULSE_ERR_INVALID_PARAMETER',
+        `window must be one of ${NAMED_WINDOWS.join(', ')}, got "${name}"`,
+        { field: 'window' },
+      );
     }
     return resolveNamedWindow(name as NamedWindow, now, this.#timeZone);
   }
@@ -191,12 +283,22 @@ export class KpiEngine {
       }
     }
     if (starts.length > MAX_SERIES_POINTS) {
-      throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `series=${grain} over this window has more than ${MAX_SERIES_POINTS} points; use a coarser grain`, { field: 'series' });
+      throw new PulseError(
+        'PULSE_ERR_INVALID_PARAMETER',
+        `series=${grain} over this window has more than ${MAX_SERIES_POINTS} points; use a coarser grain`,
+        { field: 'series' },
+      );
     }
     return starts;
   }
 
-  #fillSeries(window: TimeWindow, grain: SeriesGrain, rows: Row[], value: (row: Row) => string | number | null, kpi: KpiDefinition) {
+  #fillSeries(
+    window: TimeWindow,
+    grain: SeriesGrain,
+    rows: Row[],
+    value: (row: Row) => string | number | null,
+    kpi: KpiDefinition,
+  ) {
     const byTs = new Map(rows.map((row) => [Number(row.grp), row]));
     const empty = kpi.kind === 'money' ? '0.00' : null;
     return this.#bucketStarts(window, grain).map((start) => {
@@ -207,18 +309,30 @@ export class KpiEngine {
 }
 
 function parseInstant(value: string | undefined, field: string): Date {
-  if (value === undefined || !/^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d{1,9})?)?(Z|[+-]\d\d:\d\d))?$/.test(value)) {
-    throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `${field} must be an RFC 3339 timestamp (e.g. 2026-03-10T00:00:00Z), got "${value ?? ''}"`, { field });
+  if (
+    value === undefined ||
+    !/^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d{1,9})?)?(Z|[+-]\d\d:\d\d))?$/.test(value)
+  ) {
+    throw new PulseError(
+      'PULSE_ERR_INVALID_PARAMETER',
+      `${field} must be an RFC 3339 timestamp (e.g. 2026-03-10T00:00:00Z), got "${value ?? ''}"`,
+      { field },
+    );
   }
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `${field} is not a real date: "${value}"`, { field });
+  if (Number.isNaN(date.getTime()))
+    throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `${field} is not a real date: "${value}"`, { field });
   return date;
 }
 
 function parseBy(kpi: KpiDefinition, by: string | undefined): Dimension | undefined {
   if (by === undefined) return undefined;
   if (!(DIMENSIONS as readonly string[]).includes(by) || !kpi.dimensions.includes(by as Dimension)) {
-    throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `${kpi.id} can be broken down by ${kpi.dimensions.join(', ')}; got "${by}"`, { field: 'by' });
+    throw new PulseError(
+      'PULSE_ERR_INVALID_PARAMETER',
+      `${kpi.id} can be broken down by ${kpi.dimensions.join(', ')}; got "${by}"`,
+      { field: 'by' },
+    );
   }
   return by as Dimension;
 }
@@ -226,7 +340,11 @@ function parseBy(kpi: KpiDefinition, by: string | undefined): Dimension | undefi
 function parseSeries(series: string | undefined): SeriesGrain | undefined {
   if (series === undefined) return undefined;
   if (!(SERIES_GRAINS as readonly string[]).includes(series)) {
-    throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `series must be one of ${SERIES_GRAINS.join(', ')}, got "${series}"`, { field: 'series' });
+    throw new PulseError(
+      'PULSE_ERR_INVALID_PARAMETER',
+      `series must be one of ${SERIES_GRAINS.join(', ')}, got "${series}"`,
+      { field: 'series' },
+    );
   }
   return series as SeriesGrain;
 }

@@ -28,10 +28,15 @@ export class KpiSnapshot {
   }
 
   one(id: string, request: KpiRequest): Promise<KpiAnswer> {
-    return this.#cached(`${id}|${key(request)}`, () => this.#engine.compute(id, request)) as Promise<KpiAnswer>;
+    return this.#cached(`${id}|${key(request)}`, () =>
+      this.#engine.compute(id, request),
+    ) as Promise<KpiAnswer>;
   }
 
-  #cached(cacheKey: string, compute: () => Promise<KpiAnswer | KpiAnswer[]>): Promise<KpiAnswer | KpiAnswer[]> {
+  #cached(
+    cacheKey: string,
+    compute: () => Promise<KpiAnswer | KpiAnswer[]>,
+  ): Promise<KpiAnswer | KpiAnswer[]> {
     const now = Date.now();
     const entry = this.#entries.get(cacheKey);
     if (entry && now - entry.at < this.#maxAgeMs) return entry.answer;

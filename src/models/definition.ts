@@ -42,7 +42,9 @@ export function parseModel(path: string, text: string, layer: 'silver' | 'gold')
   }
   const materialized = header.get('materialized') ?? 'table';
   if (!MATERIALIZATIONS.includes(materialized)) {
-    throw new Error(`${path}: materialized must be one of ${MATERIALIZATIONS.join(', ')}, got "${materialized}"`);
+    throw new Error(
+      `${path}: materialized must be one of ${MATERIALIZATIONS.join(', ')}, got "${materialized}"`,
+    );
   }
   const uniqueKey = (header.get('unique_key') ?? '')
     .split(',')

@@ -4,7 +4,10 @@ import type { ModelDefinition } from './definition.js';
  * Orders models so that each runs after everything it refs. Every problem (a ref to a missing
  * model, a cycle) is collected and reported together.
  */
-export function orderModels(models: readonly ModelDefinition[], knownSources: readonly string[]): ModelDefinition[] {
+export function orderModels(
+  models: readonly ModelDefinition[],
+  knownSources: readonly string[],
+): ModelDefinition[] {
   const byName = new Map(models.map((model) => [model.name, model]));
   const problems: string[] = [];
   for (const model of models) {

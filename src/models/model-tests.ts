@@ -80,7 +80,8 @@ function compileColumnTest(model: string, column: string, spec: TestSpec): Model
       };
     case 'accepted_values': {
       const values = args.values;
-      if (!Array.isArray(values)) throw new Error(`model test ${model}.${column}: accepted_values needs a values list`);
+      if (!Array.isArray(values))
+        throw new Error(`model test ${model}.${column}: accepted_values needs a values list`);
       const list = values.map((value) => `'${String(value).replaceAll("'", "''")}'`).join(', ');
       return {
         ...base,
@@ -116,7 +117,14 @@ export async function runModelTests(
     const rows = await queryRows(connection, `SELECT count(*)::INTEGER AS n FROM (${test.sql})`);
     const failures = Number(rows[0]?.n ?? 0);
     const status = failures === 0 ? 'pass' : test.severity === 'warn' ? 'warn' : 'fail';
-    results.push({ name: test.name, model: test.model, column: test.column, severity: test.severity, failures, status });
+    results.push({
+      name: test.name,
+      model: test.model,
+      column: test.column,
+      severity: test.severity,
+      failures,
+      status,
+    });
   }
   return results;
 }

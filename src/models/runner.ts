@@ -146,7 +146,9 @@ export class ModelRunner {
       return { mode: 'view', rows: 0 };
     }
     if (full || model.materialized === 'table') {
-      await connection.run(`CREATE OR REPLACE TABLE ${model.name} AS SELECT * FROM (${render(false)})${order}`);
+      await connection.run(
+        `CREATE OR REPLACE TABLE ${model.name} AS SELECT * FROM (${render(false)})${order}`,
+      );
       return { mode: 'full', rows: await this.#count(model.name) };
     }
     await connection.run(`CREATE OR REPLACE TEMP TABLE ${DELTA_TABLE} AS ${render(true)}`);
@@ -168,14 +170,23 @@ export class ModelRunner {
   }
 
   async #highWatermark(): Promise<bigint> {
-    const rows = await queryRows(this.#connection, `SELECT coalesce(max(ingest_seq), 0)::VARCHAR AS hi FROM bronze_events`);
+    const rows = await queryRows(
+      this.#connection,
+      `SELECT coalesce(max(ingest_seq), 0)::VARCHAR AS hi FROM bronze_events`,
+    );
     return BigInt(String(rows[0]?.hi ?? '0'));
   }
 
   async #states(): Promise<Map<string, ModelState>> {
-    const rows = await queryRows(this.#connection, `SELECT model, watermark::VARCHAR AS watermark, sql_hash FROM pulse_model_state`);
+    const rows = await queryRows(
+      this.#connection,
+      `SELECT model, watermark::VARCHAR AS watermark, sql_hash FROM pulse_model_state`,
+    );
     return new Map(
-      rows.map((row) => [String(row.model), { watermark: BigInt(String(row.watermark)), hash: String(row.sql_hash) }]),
+      rows.map((row) => [
+        String(row.model),
+        { watermark: BigInt(String(row.watermark)), hash: String(row.sql_hash) },
+      ]),
     );
   }
 
@@ -190,12 +201,15 @@ export class ModelRunner {
   async #recordFailure(runId: string, startedAt: Date, options: RunOptions, error: unknown): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     await this.#connection
-      .run(`INSERT INTO pulse_runs VALUES ($id, $started, now(), $mode, 'failed', NULL, NULL, NULL, $error)`, {
-        id: runId,
-        started: startedAt.toISOString(),
-        mode: options.full ? 'full' : 'incremental',
-        error: message.slice(0, 4000),
-      })
+      .run(
+        `INSERT INTO pulse_runs VALUES ($id, $started, now(), $mode, 'failed', NULL, NULL, NULL, $error)`,
+        {
+          id: runId,
+          started: startedAt.toISOString(),
+          mode: options.full ? 'full' : 'incremental',
+          error: message.slice(0, 4000),
+        },
+      )
       .catch(() => undefined);
   }
 }

@@ -55,7 +55,13 @@ function redactValue(value: unknown, tokeniser: Tokeniser, policy: PiiPolicy, de
     if (policy.drop.includes(key)) safe[key] = REDACTED;
     else if (policy.tokenise.includes(key))
       safe.customer_token = typeof item === 'string' ? tokeniser.token(item) : REDACTED;
-    else Object.defineProperty(safe, key, { value: redactValue(item, tokeniser, policy, depth + 1), enumerable: true, writable: true, configurable: true });
+    else
+      Object.defineProperty(safe, key, {
+        value: redactValue(item, tokeniser, policy, depth + 1),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
   }
   return safe;
 }

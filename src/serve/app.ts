@@ -29,7 +29,14 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
   });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send({ error: { code: 'PULSE_ERR_NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0]}` } });
+    void reply
+      .code(404)
+      .send({
+        error: {
+          code: 'PULSE_ERR_NOT_FOUND',
+          message: `No route ${request.method} ${request.url.split('?')[0]}`,
+        },
+      });
   });
   await app.register(swagger, {
     openapi: {
@@ -44,10 +51,16 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
   await app.register(eventsRoute, { deliver: options.deliver, maxBatchEvents: options.maxBatchEvents });
   await app.register(kpiRoutes, { snapshot: options.snapshot });
   app.get('/healthz', { schema: { summary: 'Liveness', tags: ['health'] } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { summary: 'Readiness of the warehouse and the refresh loop', tags: ['health'] } }, async (_request, reply) => {
-    const health = await options.health();
-    return reply.code(health.ready ? 200 : 503).send({ status: health.ready ? 'ready' : 'not_ready', checks: health.checks });
-  });
+  app.get(
+    '/readyz',
+    { schema: { summary: 'Readiness of the warehouse and the refresh loop', tags: ['health'] } },
+    async (_request, reply) => {
+      const health = await options.health();
+      return reply
+        .code(health.ready ? 200 : 503)
+        .send({ status: health.ready ? 'ready' : 'not_ready', checks: health.checks });
+    },
+  );
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs'));
   return app;
 }

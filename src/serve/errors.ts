@@ -27,14 +27,22 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
       mapped === 'PULSE_ERR_UNSUPPORTED_MEDIA_TYPE'
         ? `Unsupported content type "${request.headers['content-type'] ?? ''}"`
         : fastifyError.message;
-    const pulse = new PulseError(mapped, message, { field: mapped === 'PULSE_ERR_UNSUPPORTED_MEDIA_TYPE' ? 'content-type' : '(body)' });
+    const pulse = new PulseError(mapped, message, {
+      field: mapped === 'PULSE_ERR_UNSUPPORTED_MEDIA_TYPE' ? 'content-type' : '(body)',
+    });
     void reply.code(pulse.status).send(pulse.toJSON());
     return;
   }
   if (fastifyError.validation) {
     const first = fastifyError.validation[0];
-    const field = first?.instancePath ? first.instancePath.slice(1).replaceAll('/', '.') : String(first?.params?.missingProperty ?? '(request)');
-    const pulse = new PulseError('PULSE_ERR_INVALID_PARAMETER', `${field} ${first?.message ?? 'is invalid'}`, { field });
+    const field = first?.instancePath
+      ? first.instancePath.slice(1).replaceAll('/', '.')
+      : String(first?.params?.missingProperty ?? '(request)');
+    const pulse = new PulseError(
+      'PULSE_ERR_INVALID_PARAMETER',
+      `${field} ${first?.message ?? 'is invalid'}`,
+      { field },
+    );
     void reply.code(400).send(pulse.toJSON());
     return;
   }

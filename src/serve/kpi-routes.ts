@@ -7,7 +7,11 @@ export interface KpiRoutesOptions {
 }
 
 const windowQuery = {
-  window: { type: 'string', enum: [...NAMED_WINDOWS], description: 'A named window (default today, in the business time zone)' },
+  window: {
+    type: 'string',
+    enum: [...NAMED_WINDOWS],
+    description: 'A named window (default today, in the business time zone)',
+  },
   from: { type: 'string', description: 'Start of the window, inclusive (RFC 3339)' },
   to: { type: 'string', description: 'End of the window, exclusive (RFC 3339; default now)' },
 } as const;

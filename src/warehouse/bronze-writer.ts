@@ -65,9 +65,14 @@ export class BronzeWriter {
     this.#maxGroupEvents = maxGroupEvents;
   }
 
-  static async open(connection: DuckDBConnection, options: { maxGroupEvents?: number } = {}): Promise<BronzeWriter> {
+  static async open(
+    connection: DuckDBConnection,
+    options: { maxGroupEvents?: number } = {},
+  ): Promise<BronzeWriter> {
     const writer = new BronzeWriter(connection, options.maxGroupEvents ?? 50_000);
-    await connection.run(`CREATE OR REPLACE TEMP TABLE ${STAGING_TABLE} AS SELECT * FROM bronze_events LIMIT 0`);
+    await connection.run(
+      `CREATE OR REPLACE TEMP TABLE ${STAGING_TABLE} AS SELECT * FROM bronze_events LIMIT 0`,
+    );
     await connection.run(`ALTER TABLE ${STAGING_TABLE} ALTER event_time TYPE VARCHAR`);
     await connection.run(`ALTER TABLE ${STAGING_TABLE} ALTER ingested_at TYPE BIGINT`);
     const reader = await connection.runAndReadAll(
@@ -172,7 +177,12 @@ export class BronzeWriter {
         const ids = staged[i] ?? [];
         const newIds = ids.filter((id) => stored.has(id));
         const duplicateIds = [...(repeated[i] ?? []), ...ids.filter((id) => !stored.has(id))];
-        return { accepted: newIds.length, duplicateIds, quarantined: request.quarantined.length, lastSeq: this.lastSeq };
+        return {
+          accepted: newIds.length,
+          duplicateIds,
+          quarantined: request.quarantined.length,
+          lastSeq: this.lastSeq,
+        };
       });
     } catch (error) {
       this.#nextSeq = seqBefore;
@@ -183,7 +193,12 @@ export class BronzeWriter {
   }
 }
 
-function appendStaged(appender: DuckDBAppender, seq: bigint, event: StagedEvent, request: CommitRequest): void {
+function appendStaged(
+  appender: DuckDBAppender,
+  seq: bigint,
+  event: StagedEvent,
+  request: CommitRequest,
+): void {
   appender.appendBigInt(seq);
   appender.appendVarchar(event.id);
   appender.appendVarchar(event.type);
@@ -196,7 +211,12 @@ function appendStaged(appender: DuckDBAppender, seq: bigint, event: StagedEvent,
   appender.endRow();
 }
 
-function appendQuarantine(appender: DuckDBAppender, id: bigint, record: QuarantineRecord, request: CommitRequest): void {
+function appendQuarantine(
+  appender: DuckDBAppender,
+  id: bigint,
+  record: QuarantineRecord,
+  request: CommitRequest,
+): void {
   appender.appendBigInt(id);
   appender.appendVarchar(request.receivedAt.toISOString());
   appender.appendVarchar(request.batchId);

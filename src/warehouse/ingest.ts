@@ -84,5 +84,7 @@ export function createIngestor(deps: {
 }
 
 function truncate(text: string): string {
-  return text.length <= MAX_QUARANTINE_PAYLOAD_CHARS ? text : `${text.slice(0, MAX_QUARANTINE_PAYLOAD_CHARS)}…[truncated]`;
+  return text.length <= MAX_QUARANTINE_PAYLOAD_CHARS
+    ? text
+    : `${text.slice(0, MAX_QUARANTINE_PAYLOAD_CHARS)}…[truncated]`;
 }

@@ -51,7 +51,9 @@ const MIGRATIONS: readonly { id: number; sql: string }[] = [
 ];
 
 export async function migrate(connection: DuckDBConnection): Promise<void> {
-  await connection.run(`CREATE TABLE IF NOT EXISTS pulse_migrations (id INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`);
+  await connection.run(
+    `CREATE TABLE IF NOT EXISTS pulse_migrations (id INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`,
+  );
   const applied = await connection.runAndReadAll(`SELECT id FROM pulse_migrations`);
   const done = new Set(applied.getRowObjectsJson().map((row) => Number(row.id)));
   for (const migration of MIGRATIONS) {

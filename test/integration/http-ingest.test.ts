@@ -68,10 +68,19 @@ describe('POST /v1/events', () => {
     assert.equal(quarantined?.id, 'evt-MIX-2');
     assert.equal(quarantined?.field, 'data.lines[0].quantity');
     assert.equal(quarantined?.rule, 'minimum');
-    const stored = await pulse.sql(`SELECT event_id FROM bronze_events WHERE event_id LIKE 'evt-MIX-%' ORDER BY 1`);
-    assert.deepEqual(stored.map((row) => row.event_id), ['evt-MIX-1', 'evt-MIX-3']);
-    const rows = await pulse.sql(`SELECT rule, field, event_type FROM quarantine WHERE event_id = 'evt-MIX-2'`);
-    assert.deepEqual(rows, [{ rule: 'minimum', field: 'data.lines[0].quantity', event_type: 'order.placed' }]);
+    const stored = await pulse.sql(
+      `SELECT event_id FROM bronze_events WHERE event_id LIKE 'evt-MIX-%' ORDER BY 1`,
+    );
+    assert.deepEqual(
+      stored.map((row) => row.event_id),
+      ['evt-MIX-1', 'evt-MIX-3'],
+    );
+    const rows = await pulse.sql(
+      `SELECT rule, field, event_type FROM quarantine WHERE event_id = 'evt-MIX-2'`,
+    );
+    assert.deepEqual(rows, [
+      { rule: 'minimum', field: 'data.lines[0].quantity', event_type: 'order.placed' },
+    ]);
   });
 
   it('answers 422 when every event fails its contract, and still quarantines them', async () => {
@@ -81,12 +90,19 @@ describe('POST /v1/events', () => {
     assert.equal(status, 422);
     assert.equal(body.quarantined, 1);
     assert.equal((body.quarantined_events as Record<string, unknown>[])[0]?.field, 'data.currency');
-    const rows = await pulse.sql(`SELECT count(*)::INTEGER AS n FROM quarantine WHERE event_id = 'evt-ALLBAD'`);
+    const rows = await pulse.sql(
+      `SELECT count(*)::INTEGER AS n FROM quarantine WHERE event_id = 'evt-ALLBAD'`,
+    );
     assert.equal(rows[0]?.n, 1);
   });
 
   it('takes NDJSON, quarantining a line that is not JSON and keeping the others', async () => {
-    const lines = [JSON.stringify(orderEvent({ orderId: 'ND-1' })), '{"broken": ', '', JSON.stringify(orderEvent({ orderId: 'ND-2' }))];
+    const lines = [
+      JSON.stringify(orderEvent({ orderId: 'ND-1' })),
+      '{"broken": ',
+      '',
+      JSON.stringify(orderEvent({ orderId: 'ND-2' })),
+    ];
     const { status, body } = await pulse.post(lines.join('\n'), 'application/x-ndjson');
     assert.equal(status, 200);
     assert.equal(body.accepted, 2);
@@ -98,11 +114,16 @@ describe('POST /v1/events', () => {
   });
 
   it('counts a batch sent twice as duplicates and leaves the KPIs unchanged', async () => {
-    const batch = JSON.stringify([orderEvent({ orderId: 'TWICE-1', unitPrice: 7.77 }), orderEvent({ orderId: 'TWICE-2', unitPrice: 3.33 })]);
+    const batch = JSON.stringify([
+      orderEvent({ orderId: 'TWICE-1', unitPrice: 7.77 }),
+      orderEvent({ orderId: 'TWICE-2', unitPrice: 3.33 }),
+    ]);
     const first = await pulse.post(batch, BATCH);
     assert.deepEqual([first.body.accepted, first.body.duplicates], [2, 0]);
     await pulse.refresh();
-    const kpiBefore = (await (await fetch(`${pulse.url}/v1/kpis/net_revenue?${WINDOW}`)).json()) as { value: string };
+    const kpiBefore = (await (await fetch(`${pulse.url}/v1/kpis/net_revenue?${WINDOW}`)).json()) as {
+      value: string;
+    };
     // Orders accepted so far in this file, each line net = 2 × unit_price − 2 (tax): MIX-1 198.00,
     // MIX-3 98.00, ND-1 18.00, ND-2 18.00, TWICE-1 13.54, TWICE-2 4.66 → 350.20.
     assert.equal(kpiBefore.value, '350.20');
@@ -110,9 +131,13 @@ describe('POST /v1/events', () => {
     assert.equal(second.status, 200);
     assert.deepEqual([second.body.accepted, second.body.duplicates, second.body.quarantined], [0, 2, 0]);
     await pulse.refresh();
-    const kpiAfter = (await (await fetch(`${pulse.url}/v1/kpis/net_revenue?${WINDOW}`)).json()) as { value: string };
+    const kpiAfter = (await (await fetch(`${pulse.url}/v1/kpis/net_revenue?${WINDOW}`)).json()) as {
+      value: string;
+    };
     assert.equal(kpiAfter.value, kpiBefore.value);
-    const rows = await pulse.sql(`SELECT count(*)::INTEGER AS n FROM fact_order WHERE order_id LIKE 'TWICE-%'`);
+    const rows = await pulse.sql(
+      `SELECT count(*)::INTEGER AS n FROM fact_order WHERE order_id LIKE 'TWICE-%'`,
+    );
     assert.equal(rows[0]?.n, 2);
   });
 
@@ -129,7 +154,12 @@ describe('POST /v1/events', () => {
     assert.equal(data.customer_id, undefined);
     assert.match(String(data.customer_token), /^[0-9a-f]{32}$/);
     const quarantined = await pulse.sql(`SELECT payload FROM quarantine WHERE event_id = 'evt-PII-2'`);
-    const everything = JSON.stringify([bronze, quarantined, await pulse.sql('SELECT * FROM fact_order'), await pulse.sql('SELECT * FROM silver_orders')]);
+    const everything = JSON.stringify([
+      bronze,
+      quarantined,
+      await pulse.sql('SELECT * FROM fact_order'),
+      await pulse.sql('SELECT * FROM silver_orders'),
+    ]);
     for (const secret of ['jane.doe@example.com', 'Jane Doe', '+33 6 12 34 56 78', 'C-42']) {
       assert.ok(!everything.includes(secret), `${secret} reached the warehouse`);
     }
@@ -149,13 +179,17 @@ describe('POST /v1/events', () => {
   });
 
   it('serves every KPI, the OpenAPI document and health', async () => {
-    const all = (await (await fetch(`${pulse.url}/v1/kpis?${WINDOW}`)).json()) as { kpis: { id: string; unit: string; definition_version: number }[] };
+    const all = (await (await fetch(`${pulse.url}/v1/kpis?${WINDOW}`)).json()) as {
+      kpis: { id: string; unit: string; definition_version: number }[];
+    };
     assert.deepEqual(
       all.kpis.map((kpi) => kpi.id),
       ['net_revenue', 'conversion_rate', 'fulfilment_sla', 'return_rate', 'csat_index', 'inventory_risk'],
     );
     assert.ok(all.kpis.every((kpi) => kpi.definition_version === 1 && kpi.unit.length > 0));
-    const openapi = (await (await fetch(`${pulse.url}/docs/json`)).json()) as { paths: Record<string, unknown> };
+    const openapi = (await (await fetch(`${pulse.url}/docs/json`)).json()) as {
+      paths: Record<string, unknown>;
+    };
     assert.ok(openapi.paths['/v1/events']);
     assert.ok(openapi.paths['/v1/kpis/{id}']);
     assert.equal((await fetch(`${pulse.url}/healthz`)).status, 200);

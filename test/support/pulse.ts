@@ -16,16 +16,28 @@ export interface TestPulse extends RunningPulse {
 }
 
 /** A real Pulse on a real DuckDB file in a fresh temporary folder, on a free port. */
-export async function startTestPulse(options: Partial<PulseOptions> & { dir?: string } = {}): Promise<TestPulse> {
+export async function startTestPulse(
+  options: Partial<PulseOptions> & { dir?: string } = {},
+): Promise<TestPulse> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'pulse-test-'));
   const dbPath = join(dir, 'pulse.duckdb');
-  const pulse = await startPulse({ dbPath, tokenKey: TEST_TOKEN_KEY, port: 0, timeZone: 'Europe/Paris', ...options });
+  const pulse = await startPulse({
+    dbPath,
+    tokenKey: TEST_TOKEN_KEY,
+    port: 0,
+    timeZone: 'Europe/Paris',
+    ...options,
+  });
   return Object.assign(Object.create(null) as object, pulse, {
     dir,
     dbPath,
     sql: (text: string) => queryRows(pulse.warehouse.reader, text),
     async post(body: string, contentType: string) {
-      const response = await fetch(`${pulse.url}/v1/events`, { method: 'POST', headers: { 'content-type': contentType }, body });
+      const response = await fetch(`${pulse.url}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body,
+      });
       return { status: response.status, body: (await response.json()) as Record<string, unknown> };
     },
     async dispose() {
@@ -38,7 +50,9 @@ export async function startTestPulse(options: Partial<PulseOptions> & { dir?: st
 let counter = 0;
 
 /** A valid order.placed CloudEvent with PII, in EUR. */
-export function orderEvent(overrides: { id?: string; orderId?: string; placedAt?: string; quantity?: number; unitPrice?: number } = {}) {
+export function orderEvent(
+  overrides: { id?: string; orderId?: string; placedAt?: string; quantity?: number; unitPrice?: number } = {},
+) {
   counter += 1;
   const orderId = overrides.orderId ?? `O-${counter}`;
   return {
@@ -59,7 +73,16 @@ export function orderEvent(overrides: { id?: string; orderId?: string; placedAt?
       country: 'FR',
       currency: 'EUR',
       promised_delivery_at: '2026-03-13T10:00:00Z',
-      lines: [{ line_no: 1, sku: 'SKU-1', quantity: overrides.quantity ?? 2, unit_price: overrides.unitPrice ?? 10, discount: 0, tax: 2 }],
+      lines: [
+        {
+          line_no: 1,
+          sku: 'SKU-1',
+          quantity: overrides.quantity ?? 2,
+          unit_price: overrides.unitPrice ?? 10,
+          discount: 0,
+          tax: 2,
+        },
+      ],
     },
   };
 }

@@ -20,11 +20,16 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({}, {}), /privacy\.token_key is required/);
   });
   it('refuses the built-in demo key outside --demo, and accepts it with --demo', () => {
-    assert.throws(() => loadConfig({}, { PULSE_TOKEN_KEY: DEMO_TOKEN_KEY }), /demo key, which is refused outside --demo/);
+    assert.throws(
+      () => loadConfig({}, { PULSE_TOKEN_KEY: DEMO_TOKEN_KEY }),
+      /demo key, which is refused outside --demo/,
+    );
     assert.equal(loadConfig({ demo: true }, {}).privacy.tokenKey, DEMO_TOKEN_KEY);
   });
   it('layers defaults, file, environment and flags', () => {
-    const path = file('server:\n  port: 9000\n  host: 0.0.0.0\nprivacy:\n  token_key: from-the-file-0123456789\nbusiness:\n  time_zone: Asia/Dubai\n');
+    const path = file(
+      'server:\n  port: 9000\n  host: 0.0.0.0\nprivacy:\n  token_key: from-the-file-0123456789\nbusiness:\n  time_zone: Asia/Dubai\n',
+    );
     const config = loadConfig({ configFile: path, dbPath: 'x.duckdb' }, { PULSE_PORT: '9100' });
     assert.equal(config.server.port, 9100);
     assert.equal(config.server.host, '0.0.0.0');
@@ -34,7 +39,9 @@ describe('configuration', () => {
     assert.equal(loadConfig({ configFile: path, port: 7000 }, { PULSE_PORT: '9100' }).server.port, 7000);
   });
   it('reports every problem of a bad file at once, naming each field', () => {
-    const path = file('server:\n  port: "eighty"\n  colour: red\nwarehouse:\n  memory_limit: lots\nbusiness:\n  time_zone: Mars/Olympus\n');
+    const path = file(
+      'server:\n  port: "eighty"\n  colour: red\nwarehouse:\n  memory_limit: lots\nbusiness:\n  time_zone: Mars/Olympus\n',
+    );
     assert.throws(
       () => loadConfig({ configFile: path }, { PULSE_TOKEN_KEY: 'k'.repeat(20) }),
       (error: Error) => {
@@ -45,11 +52,20 @@ describe('configuration', () => {
       },
     );
     const zone = file('business:\n  time_zone: Mars/Olympus\n');
-    assert.throws(() => loadConfig({ configFile: zone }, { PULSE_TOKEN_KEY: 'k'.repeat(20) }), /"Mars\/Olympus" is not a known IANA time zone/);
+    assert.throws(
+      () => loadConfig({ configFile: zone }, { PULSE_TOKEN_KEY: 'k'.repeat(20) }),
+      /"Mars\/Olympus" is not a known IANA time zone/,
+    );
   });
   it('names a bad environment value and an unreadable file', () => {
-    assert.throws(() => loadConfig({}, { PULSE_TOKEN_KEY: 'k'.repeat(20), PULSE_PORT: '80a' }), /PULSE_PORT must be a whole number, got "80a"/);
-    assert.throws(() => loadConfig({ configFile: file('server: [unclosed') }, { PULSE_TOKEN_KEY: 'k'.repeat(20) }), /c.*\.yaml: /);
+    assert.throws(
+      () => loadConfig({}, { PULSE_TOKEN_KEY: 'k'.repeat(20), PULSE_PORT: '80a' }),
+      /PULSE_PORT must be a whole number, got "80a"/,
+    );
+    assert.throws(
+      () => loadConfig({ configFile: file('server: [unclosed') }, { PULSE_TOKEN_KEY: 'k'.repeat(20) }),
+      /c.*\.yaml: /,
+    );
     assert.throws(() => loadConfig({}, { PULSE_TOKEN_KEY: 'short' }), /at least 16 characters/);
   });
 });

@@ -5,7 +5,13 @@ import { loadModels, loadModelTests, orderModels, parseModel, renderModel } from
 describe('model template', () => {
   const sql = `SELECT * FROM {{ ref('a') }} x {% if incremental %}WHERE _seq > {{ lo }} AND {{ this }}.k <= {{ hi }}{% else %}-- full{% endif %}`;
   it('renders the incremental branch with watermarks and refs', () => {
-    const out = renderModel(sql, { incremental: true, lo: 5n, hi: 9n, self: 'm', resolve: (name) => `main.${name}` });
+    const out = renderModel(sql, {
+      incremental: true,
+      lo: 5n,
+      hi: 9n,
+      self: 'm',
+      resolve: (name) => `main.${name}`,
+    });
     assert.equal(out, 'SELECT * FROM main.a x WHERE _seq > 5 AND m.k <= 9');
   });
   it('renders the full branch', () => {
@@ -13,7 +19,11 @@ describe('model template', () => {
     assert.equal(out, 'SELECT * FROM a x -- full');
   });
   it('refuses unknown expressions', () => {
-    assert.throws(() => renderModel('{{ var("x") }}', { incremental: false, lo: 0n, hi: 0n, self: 'm', resolve: (n) => n }), /unknown template expression/);
+    assert.throws(
+      () =>
+        renderModel('{{ var("x") }}', { incremental: false, lo: 0n, hi: 0n, self: 'm', resolve: (n) => n }),
+      /unknown template expression/,
+    );
   });
 });
 
@@ -33,25 +43,38 @@ describe('model files and graph', () => {
   });
   it('reports every problem of a broken graph at once', () => {
     const a = parseModel('gold/a.sql', `SELECT * FROM {{ ref('b') }}`, 'gold');
-    const b = parseModel('gold/b.sql', `SELECT * FROM {{ ref('a') }} JOIN {{ ref('ghost') }} ON true JOIN {{ source('nope') }} ON true`, 'gold');
-    assert.throws(() => orderModels([a, b], ['bronze_events']), (error: Error) => {
-      assert.match(error.message, /b refs unknown model "ghost"/);
-      assert.match(error.message, /b reads unknown source "nope"/);
-      assert.match(error.message, /cycle: a -> b -> a/);
-      return true;
-    });
+    const b = parseModel(
+      'gold/b.sql',
+      `SELECT * FROM {{ ref('a') }} JOIN {{ ref('ghost') }} ON true JOIN {{ source('nope') }} ON true`,
+      'gold',
+    );
+    assert.throws(
+      () => orderModels([a, b], ['bronze_events']),
+      (error: Error) => {
+        assert.match(error.message, /b refs unknown model "ghost"/);
+        assert.match(error.message, /b reads unknown source "nope"/);
+        assert.match(error.message, /cycle: a -> b -> a/);
+        return true;
+      },
+    );
   });
   it('orders the shipped models so every ref runs first', () => {
     const ordered = orderModels(loadModels(), ['bronze_events']);
     const position = new Map(ordered.map((model, i) => [model.name, i]));
     for (const model of ordered) {
-      for (const ref of model.refs) assert.ok((position.get(ref) ?? Infinity) < (position.get(model.name) ?? -1), `${ref} before ${model.name}`);
+      for (const ref of model.refs)
+        assert.ok(
+          (position.get(ref) ?? Infinity) < (position.get(model.name) ?? -1),
+          `${ref} before ${model.name}`,
+        );
     }
     assert.ok(ordered.some((model) => model.name === 'fact_order'));
     assert.equal(ordered.length, 25); // 14 silver + 11 gold files
   });
   it('compiles the YAML model tests to queries returning failing rows', () => {
-    const tests = loadModelTests(`models:\n  t:\n    columns:\n      c: [not_null, { accepted_values: { values: [a, "b'c"] } }]\n    unique: [[c, d]]\n`);
+    const tests = loadModelTests(
+      `models:\n  t:\n    columns:\n      c: [not_null, { accepted_values: { values: [a, "b'c"] } }]\n    unique: [[c, d]]\n`,
+    );
     assert.deepEqual(
       tests.map((test) => test.sql),
       [
@@ -60,6 +83,9 @@ describe('model files and graph', () => {
         'SELECT c, d, count(*) AS n FROM t GROUP BY ALL HAVING count(*) > 1',
       ],
     );
-    assert.throws(() => loadModelTests(`models:\n  t:\n    columns:\n      c: [sometimes_null]\n`), /unknown test "sometimes_null"/);
+    assert.throws(
+      () => loadModelTests(`models:\n  t:\n    columns:\n      c: [sometimes_null]\n`),
+      /unknown test "sometimes_null"/,
+    );
   });
 });

@@ -53,9 +53,14 @@ export const eventsRoute: FastifyPluginAsync<EventsRouteOptions> = async (app: F
       },
     },
     async (request, reply) => {
-      const mediaType = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() as EventMediaType;
+      const mediaType = (request.headers['content-type'] ?? '')
+        .split(';')[0]
+        ?.trim()
+        .toLowerCase() as EventMediaType;
       if (!(mediaType in EVENT_MEDIA_TYPES)) {
-        throw new PulseError('PULSE_ERR_UNSUPPORTED_MEDIA_TYPE', `Unsupported content type "${mediaType}"`, { field: 'content-type' });
+        throw new PulseError('PULSE_ERR_UNSUPPORTED_MEDIA_TYPE', `Unsupported content type "${mediaType}"`, {
+          field: 'content-type',
+        });
       }
       const items = parseEventsBody(mediaType, request.body as string, options.maxBatchEvents);
       const receipt = await options.deliver(items, { sourceKind: 'http', receivedAt: new Date() });

@@ -25,14 +25,27 @@ export function parseEventsBody(mediaType: EventMediaType, body: string, maxEven
   try {
     value = JSON.parse(body);
   } catch (error) {
-    throw new PulseError('PULSE_ERR_MALFORMED_BODY', `The request body is not valid JSON: ${(error as Error).message}`, { field: '(body)' });
+    throw new PulseError(
+      'PULSE_ERR_MALFORMED_BODY',
+      `The request body is not valid JSON: ${(error as Error).message}`,
+      { field: '(body)' },
+    );
   }
   if (Array.isArray(value)) {
     if (mode === 'single') {
-      throw new PulseError('PULSE_ERR_MALFORMED_BODY', 'application/cloudevents+json carries one event (an object); send an array as application/cloudevents-batch+json', { field: '(body)' });
+      throw new PulseError(
+        'PULSE_ERR_MALFORMED_BODY',
+        'application/cloudevents+json carries one event (an object); send an array as application/cloudevents-batch+json',
+        { field: '(body)' },
+      );
     }
     if (value.length === 0) throw new PulseError('PULSE_ERR_EMPTY_BODY', 'The batch is empty');
-    if (value.length > maxEvents) throw new PulseError('PULSE_ERR_BATCH_TOO_LARGE', `The batch has ${value.length} events; the limit is ${maxEvents}`, { field: '(body)' });
+    if (value.length > maxEvents)
+      throw new PulseError(
+        'PULSE_ERR_BATCH_TOO_LARGE',
+        `The batch has ${value.length} events; the limit is ${maxEvents}`,
+        { field: '(body)' },
+      );
     return value.map((item: unknown) => ({ kind: 'value', value: item }));
   }
   if (mode === 'batch') throw new PulseError('PULSE_ERR_BATCH_NOT_ARRAY', undefined, { field: '(body)' });
@@ -51,12 +64,20 @@ function parseNdjson(body: string, maxEvents: number): SourceItem[] {
     start = end + 1;
     if (text.length === 0) continue;
     if (items.length >= maxEvents) {
-      throw new PulseError('PULSE_ERR_BATCH_TOO_LARGE', `The batch has more than ${maxEvents} events; the limit is ${maxEvents}`, { field: '(body)' });
+      throw new PulseError(
+        'PULSE_ERR_BATCH_TOO_LARGE',
+        `The batch has more than ${maxEvents} events; the limit is ${maxEvents}`,
+        { field: '(body)' },
+      );
     }
     try {
       items.push({ kind: 'value', value: JSON.parse(text) });
     } catch (error) {
-      items.push({ kind: 'unparseable', text, message: `line ${line} is not valid JSON: ${(error as Error).message}` });
+      items.push({
+        kind: 'unparseable',
+        text,
+        message: `line ${line} is not valid JSON: ${(error as Error).message}`,
+      });
     }
   }
   if (items.length === 0) throw new PulseError('PULSE_ERR_EMPTY_BODY');
