@@ -32,6 +32,8 @@ export interface RunningPulse {
   readonly warehouse: Warehouse;
   /** Hands a batch to the pipeline as a source does (resolves after commit). */
   readonly deliver: Deliver;
+  /** The refresh loop (a bulk load stops it and refreshes once at the end). */
+  readonly loop: RefreshLoop;
   /** Runs the models now; resolves when every event committed before the call is reflected. */
   refresh(): Promise<RunResult | undefined>;
   /** Rebuilds every model from scratch: the reference path. */
@@ -145,6 +147,7 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     app,
     warehouse,
     deliver,
+    loop,
     refresh: () => loop.refresh(),
     async rebuild() {
       await writer.drained();

@@ -153,7 +153,7 @@ export function loadConfig(
     demo: {
       enabled: demo,
       historyDays: file.demo?.history_days ?? 30,
-      historyScale: file.demo?.history_scale ?? 0.02,
+      historyScale: file.demo?.history_scale ?? 0.01,
       ordersPerDay: file.demo?.orders_per_day ?? 60_000,
       seed: file.demo?.seed ?? 42,
     },

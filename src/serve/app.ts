@@ -29,14 +29,12 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
   });
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
-    void reply
-      .code(404)
-      .send({
-        error: {
-          code: 'PULSE_ERR_NOT_FOUND',
-          message: `No route ${request.method} ${request.url.split('?')[0]}`,
-        },
-      });
+    void reply.code(404).send({
+      error: {
+        code: 'PULSE_ERR_NOT_FOUND',
+        message: `No route ${request.method} ${request.url.split('?')[0]}`,
+      },
+    });
   });
   await app.register(swagger, {
     openapi: {

@@ -1,0 +1,54 @@
+import { PulseError } from '../errors.js';
+import { runGenerate } from './commands/generate.js';
+import { INGEST_USAGE, runIngest } from './commands/ingest.js';
+import { RUN_USAGE, runModels } from './commands/run.js';
+import { START_USAGE, runStart } from './commands/start.js';
+
+const USAGE = `Pulse: real-time KPI intelligence for ecommerce
+
+Usage: pulse <command> [options]
+
+Commands:
+  ${START_USAGE.replaceAll('\n', '\n  ')}
+  pulse generate --days N [--from YYYY-MM-DD] [--rate ORDERS_PER_DAY] [--seed S] [--out FILE | --post URL]
+    Writes seeded synthetic traffic as NDJSON, or posts it to a running Pulse.
+  ${INGEST_USAGE.replaceAll('\n', '\n  ')}
+  ${RUN_USAGE.replaceAll('\n', '\n  ')}
+
+Configuration: pulse.config.yaml (or --config FILE), overridden by PULSE_TOKEN_KEY, PULSE_DB,
+PULSE_PORT, PULSE_HOST, PULSE_TIME_ZONE, PULSE_LOG_LEVEL.`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  start: runStart,
+  generate: runGenerate,
+  ingest: runIngest,
+  run: runModels,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    process.stderr.write(`pulse: unknown command "${command}"\n\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    return await run(rest);
+  } catch (error) {
+    if (
+      error instanceof PulseError &&
+      (error.code === 'PULSE_ERR_USAGE' || error.code === 'PULSE_ERR_CONFIG')
+    ) {
+      process.stderr.write(`pulse ${command}: ${error.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`pulse ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
