@@ -9,6 +9,8 @@ changed AS (
   UNION SELECT shipment_id FROM {{ ref('silver_shipments_delivered') }} WHERE _updated_seq > {{ lo }}
   UNION SELECT d.shipment_id FROM {{ ref('silver_shipments_dispatched') }} d
         JOIN {{ ref('silver_orders') }} o ON o.order_id = d.order_id WHERE o._updated_seq > {{ lo }}
+  UNION SELECT v.shipment_id FROM {{ ref('silver_shipments_delivered') }} v
+        JOIN {{ ref('silver_orders') }} o ON o.order_id = v.order_id WHERE o._updated_seq > {{ lo }}
 ),
 {% endif %}
 dispatched AS (
