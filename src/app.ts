@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { createContractValidator } from './contracts/index.js';
-import { KpiEngine, KpiSnapshot, loadCatalogue } from './kpis/index.js';
+import { KpiEngine, KpiSnapshot, LiveKpis, loadCatalogue } from './kpis/index.js';
 import { loadModels, ModelRunner, type RunResult } from './models/index.js';
-import { RefreshLoop } from './orchestrator/index.js';
+import { createMetrics, type PulseMetrics } from './observability/index.js';
+import { FreshnessTracker, RefreshLoop } from './orchestrator/index.js';
 import { createTokeniser } from './privacy/index.js';
 import { buildApp } from './serve/index.js';
 import type { Deliver } from './sources/index.js';
@@ -21,6 +22,8 @@ export interface PulseOptions {
   readonly memoryLimit?: string;
   readonly threads?: number;
   readonly logLevel?: string;
+  /** Events that may wait for a commit before ingest answers 503 (backpressure). */
+  readonly maxQueuedEvents?: number;
   /** The clock the KPI windows use (tests pin it). */
   readonly now?: () => Date;
 }
@@ -34,6 +37,10 @@ export interface RunningPulse {
   readonly deliver: Deliver;
   /** The refresh loop (a bulk load stops it and refreshes once at the end). */
   readonly loop: RefreshLoop;
+  /** Every KPI in every named window, in memory. */
+  readonly live: LiveKpis;
+  readonly engine: KpiEngine;
+  readonly metrics: PulseMetrics;
   /** Runs the models now; resolves when every event committed before the call is reflected. */
   refresh(): Promise<RunResult | undefined>;
   /** Rebuilds every model from scratch: the reference path. */
@@ -54,8 +61,13 @@ export interface Pipeline {
   readonly loop: RefreshLoop;
   readonly engine: KpiEngine;
   readonly snapshot: KpiSnapshot;
+  readonly live: LiveKpis;
+  readonly metrics: PulseMetrics;
   close(): Promise<void>;
 }
+
+/** How often the live values are recomputed without new data, so named windows follow the clock. */
+const LIVE_MAX_AGE_MS = 5_000;
 
 /** Wires the stages together, left to right: contracts → privacy → bronze → models → KPIs. */
 export async function openPipeline(
@@ -66,29 +78,52 @@ export async function openPipeline(
   const tokeniser = createTokeniser(options.tokenKey);
   const catalogue = loadCatalogue();
   const models = loadModels();
+  const metrics = createMetrics();
   const warehouse = await openWarehouse({
     path: options.dbPath,
     memoryLimit: options.memoryLimit,
     threads: options.threads,
   });
-  const writer = await BronzeWriter.open(warehouse.writer);
+  const writer = await BronzeWriter.open(warehouse.writer, { maxQueuedEvents: options.maxQueuedEvents });
   const runner = new ModelRunner(warehouse.modeller, models);
-  const deliver = createIngestor({ validator, tokeniser, writer });
-  const engine = new KpiEngine(warehouse.reader, catalogue, {
-    timeZone: options.timeZone ?? 'Europe/Paris',
-    now: options.now,
-  });
+  const ingest = createIngestor({ validator, tokeniser, writer });
+  const deliver: Deliver = async (items, meta) => {
+    const receipt = await ingest(items, meta);
+    metrics.eventsIngested.inc({ source: meta.sourceKind, outcome: 'accepted' }, receipt.accepted);
+    metrics.eventsIngested.inc({ source: meta.sourceKind, outcome: 'duplicate' }, receipt.duplicates);
+    metrics.eventsIngested.inc({ source: meta.sourceKind, outcome: 'quarantined' }, receipt.quarantined);
+    return receipt;
+  };
+  const timeZone = options.timeZone ?? 'Europe/Paris';
+  const engine = new KpiEngine(warehouse.reader, catalogue, { timeZone, now: options.now });
   const snapshot = new KpiSnapshot(engine);
+  const live = new LiveKpis(warehouse.reader, catalogue, { timeZone, now: options.now });
+  const freshness = new FreshnessTracker((seconds) => metrics.ingestToVisibleSeconds.observe(seconds));
   const loop = new RefreshLoop({
-    run: () => runner.run(),
+    run: async () => {
+      const started = performance.now();
+      const result = await runner.run();
+      metrics.modelRunSeconds.observe({ status: result.status }, (performance.now() - started) / 1000);
+      const stale = !live.computedAt || Date.now() - live.computedAt.getTime() >= LIVE_MAX_AGE_MS;
+      if (result.status === 'success' || stale) {
+        snapshot.invalidate();
+        const liveStarted = performance.now();
+        await live.recompute();
+        metrics.liveRecomputeSeconds.observe((performance.now() - liveStarted) / 1000);
+      }
+      freshness.visible(result.watermarkTo);
+      return result;
+    },
     drained: () => writer.drained(),
     debounceMs: options.refreshDebounceMs ?? 50,
-    onRun: (result) => {
-      if (result.status === 'success') snapshot.invalidate();
-    },
     onError: onRunError,
   });
-  writer.onCommit(() => loop.request());
+  writer.onCommit((info) => {
+    metrics.commitSeconds.observe(info.durationMs / 1000);
+    metrics.commitGroupEvents.observe(info.events);
+    freshness.committed(info.lastSeq, info.oldestReceivedAt);
+    loop.request();
+  });
   let closed = false;
   return {
     warehouse,
@@ -98,6 +133,8 @@ export async function openPipeline(
     loop,
     engine,
     snapshot,
+    live,
+    metrics,
     async close() {
       if (closed) return;
       closed = true;
@@ -115,12 +152,15 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
   const pipeline = await openPipeline(options, (error) =>
     served.app?.log.error({ err: error }, 'model run failed'),
   );
-  const { warehouse, writer, deliver, runner, loop, snapshot } = pipeline;
+  const { warehouse, writer, deliver, runner, loop, snapshot, live, metrics } = pipeline;
   // Bring the models up to date with whatever the file already holds before serving.
   await loop.refresh();
   const app = await buildApp({
     deliver,
     snapshot,
+    live,
+    metrics,
+    queuedEvents: () => writer.queuedEvents,
     bodyLimitBytes: options.bodyLimitBytes ?? 16 * 1024 * 1024,
     maxBatchEvents: options.maxBatchEvents ?? 20_000,
     logLevel: options.logLevel ?? 'warn',
@@ -128,7 +168,11 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     health: async () => ({
       ready: loop.lastError === undefined,
       checks: {
-        warehouse: { path: warehouse.path, last_ingest_seq: writer.lastSeq.toString() },
+        warehouse: {
+          path: warehouse.path,
+          last_ingest_seq: writer.lastSeq.toString(),
+          queued_events: writer.queuedEvents,
+        },
         refresh: loop.lastError
           ? { status: 'failing', error: (loop.lastError as Error).message }
           : {
@@ -136,11 +180,14 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
               last_run: loop.lastResult?.runId ?? null,
               watermark: loop.lastResult?.watermarkTo.toString() ?? null,
             },
+        live: { computed_at: live.computedAt?.toISOString() ?? null },
       },
     }),
   });
-  const address = await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' });
   served.app = app;
+  // Named windows move with the clock even when no event arrives.
+  const tick = setInterval(() => loop.request(), LIVE_MAX_AGE_MS);
+  const address = await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' });
   let closed = false;
   return {
     url: address.replace('[::1]', 'localhost'),
@@ -148,6 +195,9 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     warehouse,
     deliver,
     loop,
+    live,
+    engine: pipeline.engine,
+    metrics,
     refresh: () => loop.refresh(),
     async rebuild() {
       await writer.drained();
@@ -155,6 +205,7 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
       try {
         const result = await runner.run({ full: true });
         snapshot.invalidate();
+        await live.recompute();
         return result;
       } finally {
         loop.restart();
@@ -163,6 +214,7 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(tick);
       await app.close();
       await pipeline.close();
     },

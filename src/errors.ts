@@ -17,6 +17,10 @@ export const ERRORS = {
   PULSE_ERR_UNKNOWN_KPI: { status: 404, message: 'No such KPI' },
   PULSE_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
   PULSE_ERR_UNAVAILABLE: { status: 503, message: 'The warehouse is not available' },
+  PULSE_ERR_OVERLOADED: {
+    status: 503,
+    message: 'Ingest is at capacity: retry after the time given in Retry-After',
+  },
   PULSE_ERR_INTERNAL: { status: 500, message: 'Internal error' },
   PULSE_ERR_CONFIG: { status: 0, message: 'The configuration is invalid' },
   PULSE_ERR_USAGE: { status: 0, message: 'The command line is invalid' },

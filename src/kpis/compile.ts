@@ -33,7 +33,8 @@ export function kpiInputs(kpi: KpiDefinition): string[] {
   ].sort();
 }
 
-function expand(kpi: KpiDefinition, sql: string): string {
+/** The measure SQL with refs, weights and the snapshot instant filled in. */
+export function expandMeasureSql(kpi: KpiDefinition, sql: string): string {
   return sql
     .replace(REF, (_all, name: string) => name)
     .replace(WEIGHT, (_all, column: string) => {
@@ -67,7 +68,7 @@ function measureSelect(kpi: KpiDefinition, measure: Measure, query: MeasureQuery
          ${exact}::VARCHAR AS value${components.join('')},
          epoch_ms(max(ts)) AS as_of,
          epoch_ms(max(_ingested_at)) AS newest_ingest
-  FROM (${expand(kpi, sql)}) AS rows_
+  FROM (${expandMeasureSql(kpi, sql)}) AS rows_
   WHERE ts >= $from::TIMESTAMPTZ AND ts < $to::TIMESTAMPTZ
   ${grouped ? 'GROUP BY 1' : ''}
 )`;
@@ -123,7 +124,7 @@ export function compileSnapshotQuery(kpi: KpiDefinition, at: Date, by?: Dimensio
        sum(revenue)::VARCHAR AS revenue_total,
        epoch_ms(max(ts)) AS as_of,
        epoch_ms(max(_ingested_at)) AS newest_ingest
-FROM (${expand(kpi, kpi.snapshot.sql)}) AS rows_
+FROM (${expandMeasureSql(kpi, kpi.snapshot.sql)}) AS rows_
 ${by ? 'GROUP BY 1' : ''}
 ORDER BY 1 NULLS LAST`,
     params: { at: at.toISOString() },

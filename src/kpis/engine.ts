@@ -4,6 +4,15 @@ import { queryRows, type Row } from '../warehouse/index.js';
 import type { Catalogue, Dimension, KpiDefinition } from './catalogue.js';
 import { DIMENSIONS } from './catalogue.js';
 import {
+  baseAnswer,
+  componentsOf,
+  pointOf,
+  revenueShare,
+  snapshotPointOf,
+  type KpiAnswer,
+  type KpiPoint,
+} from './answer.js';
+import {
   compileMeasureQuery,
   compileSnapshotQuery,
   kpiInputs,
@@ -25,41 +34,6 @@ export interface KpiRequest {
   readonly to?: string | undefined;
   readonly by?: string | undefined;
   readonly series?: string | undefined;
-}
-
-export interface KpiPoint {
-  readonly key?: string | null;
-  readonly ts?: string;
-  readonly value: string | number | null;
-  readonly numerator: string | number | null;
-  readonly denominator: string | number | null;
-}
-
-/** The answer of DESIGN.md §9. */
-export interface KpiAnswer {
-  readonly id: string;
-  readonly label: string;
-  readonly unit: string;
-  readonly window: { readonly from: string; readonly to: string };
-  readonly value: string | number | null;
-  readonly numerator: string | number | null;
-  readonly denominator: string | number | null;
-  readonly components?: Readonly<Record<string, string>>;
-  readonly revenue_share?: number | null;
-  readonly breakdown?: readonly KpiPoint[];
-  readonly series?: readonly { ts: string; value: string | number | null }[];
-  readonly as_of: string | null;
-  readonly lag_ms: number | null;
-  readonly definition_version: number;
-  readonly quality: 'ok';
-  readonly definition: {
-    readonly description: string;
-    readonly owner: string;
-    readonly direction: KpiDefinition['direction'];
-    readonly bands: KpiDefinition['bands'];
-    readonly cadence: string;
-  };
-  readonly lineage: { readonly inputs: readonly string[] };
 }
 
 const MAX_SERIES_POINTS = 10_000;
@@ -135,23 +109,10 @@ export class KpiEngine {
     };
     const totalRow = (await run())[0] ?? {};
     const answer = this.#base(kpi, window, totalRow, now);
-    const point = (row: Row) => ({
-      value: valueOf(kpi, row),
-      numerator: measureOf(kpi, row.numerator),
-      denominator: kpi.denominator ? measureOf(kpi, row.denominator) : null,
-    });
-    const components = Object.entries(kpi.numerator?.components ?? {});
+    const point = (row: Row): KpiPoint => pointOf(kpi, row.numerator, row.denominator);
     let extra: Partial<KpiAnswer> = {};
-    if (components.length > 0) {
-      extra = {
-        components: Object.fromEntries(
-          components.map(([name, sign]) => [
-            name,
-            formatMoney(signed(String(totalRow[`component_${name}`] ?? '0'), sign)),
-          ]),
-        ),
-      };
-    }
+    const components = componentsOf(kpi, (name) => totalRow[`component_${name}`]);
+    if (components) extra = { components };
     if (by)
       extra = {
         ...extra,
@@ -167,7 +128,7 @@ export class KpiEngine {
           window,
           series,
           await run(undefined, series),
-          (row) => valueOf(kpi, row),
+          (row) => pointOf(kpi, row.numerator, row.denominator).value,
           kpi,
         ),
       };
@@ -185,13 +146,11 @@ export class KpiEngine {
       const query = compileSnapshotQuery(kpi, instant, b);
       return queryRows(this.#connection, query.sql, query.params);
     };
-    const point = (row: Row) => ({
-      value: Number(row.numerator ?? 0),
-      numerator: Number(row.numerator ?? 0),
-      denominator: Number(row.denominator ?? 0),
-    });
+    const point = (row: Row): KpiPoint => snapshotPointOf(row.numerator, row.denominator);
     const totalRow = (await at(window.to))[0] ?? {};
-    let extra: Partial<KpiAnswer> = { revenue_share: share(totalRow) };
+    let extra: Partial<KpiAnswer> = {
+      revenue_share: revenueShare(totalRow.revenue_at_risk, totalRow.revenue_total),
+    };
     if (by)
       extra = {
         ...extra,
@@ -218,27 +177,7 @@ export class KpiEngine {
     row: Row,
     now: Date,
   ): Omit<KpiAnswer, 'value' | 'numerator' | 'denominator'> {
-    const asOf = row.as_of === null || row.as_of === undefined ? null : new Date(Number(row.as_of));
-    const newest =
-      row.newest_ingest === null || row.newest_ingest === undefined ? null : Number(row.newest_ingest);
-    return {
-      id: kpi.id,
-      label: kpi.label,
-      unit: kpi.unit,
-      window: { from: window.from.toISOString(), to: window.to.toISOString() },
-      as_of: asOf ? asOf.toISOString() : null,
-      lag_ms: newest === null ? null : Math.max(0, now.getTime() - newest),
-      definition_version: kpi.definition_version,
-      quality: 'ok',
-      definition: {
-        description: kpi.description,
-        owner: kpi.owner,
-        direction: kpi.direction,
-        bands: kpi.bands,
-        cadence: kpi.cadence,
-      },
-      lineage: { inputs: kpiInputs(kpi) },
-    };
+    return baseAnswer(kpi, kpiInputs(kpi), window, row.as_of, row.newest_ingest, now);
   }
 
   #window(request: KpiRequest, now: Date): TimeWindow {
@@ -347,36 +286,4 @@ function parseSeries(series: string | undefined): SeriesGrain | undefined {
     );
   }
   return series as SeriesGrain;
-}
-
-function measureOf(kpi: KpiDefinition, raw: unknown): string | number | null {
-  if (kpi.kind === 'money') return raw === null || raw === undefined ? '0.00' : formatMoney(String(raw));
-  return raw === null || raw === undefined ? (kpi.kind === 'index' ? null : 0) : Number(raw);
-}
-
-function valueOf(kpi: KpiDefinition, row: Row): string | number | null {
-  if (kpi.kind === 'money') return measureOf(kpi, row.numerator);
-  const numerator = row.numerator === null || row.numerator === undefined ? 0 : Number(row.numerator);
-  const denominator = row.denominator === null || row.denominator === undefined ? 0 : Number(row.denominator);
-  return denominator === 0 ? null : numerator / denominator;
-}
-
-function share(row: Row): number | null {
-  const total = row.revenue_total === null || row.revenue_total === undefined ? 0 : Number(row.revenue_total);
-  if (total === 0) return null;
-  return Number(row.revenue_at_risk ?? 0) / total;
-}
-
-/** Normalises a DECIMAL rendered by DuckDB to exactly two decimals ("12.5" → "12.50"). */
-export function formatMoney(text: string): string {
-  const negative = text.startsWith('-');
-  const [whole = '0', fraction = ''] = (negative ? text.slice(1) : text).split('.');
-  const cents = `${fraction}00`.slice(0, 2);
-  const formatted = `${whole}.${cents}`;
-  return negative && formatted !== '0.00' ? `-${formatted}` : formatted;
-}
-
-function signed(text: string, sign: 1 | -1): string {
-  if (sign === 1) return text;
-  return text.startsWith('-') ? text.slice(1) : text === '0' || text === '0.00' ? text : `-${text}`;
 }

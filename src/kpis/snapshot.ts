@@ -1,4 +1,5 @@
-import type { KpiAnswer, KpiEngine, KpiRequest } from './engine.js';
+import type { KpiAnswer } from './answer.js';
+import type { KpiEngine, KpiRequest } from './engine.js';
 
 /**
  * Answers KPI requests from memory between refreshes: the first request of a shape computes it,

@@ -1,14 +1,20 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { KpiSnapshot } from '../kpis/index.js';
+import type { KpiSnapshot, LiveKpis } from '../kpis/index.js';
+import type { PulseMetrics } from '../observability/index.js';
 import { eventsRoute, type Deliver } from '../sources/index.js';
 import { handleError } from './errors.js';
 import { kpiRoutes } from './kpi-routes.js';
+import { streamRoutes } from './stream-routes.js';
 
 export interface ServeOptions {
   readonly deliver: Deliver;
   readonly snapshot: KpiSnapshot;
+  readonly live: LiveKpis;
+  readonly metrics: PulseMetrics;
+  /** Events waiting for a commit (exported as a gauge). */
+  readonly queuedEvents: () => number;
   readonly bodyLimitBytes: number;
   readonly maxBatchEvents: number;
   readonly logLevel: string;
@@ -47,7 +53,17 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(eventsRoute, { deliver: options.deliver, maxBatchEvents: options.maxBatchEvents });
-  await app.register(kpiRoutes, { snapshot: options.snapshot });
+  await app.register(kpiRoutes, { snapshot: options.snapshot, live: options.live });
+  const kpiIds = options.snapshot.engine.catalogue.kpis.map((kpi) => kpi.id);
+  await app.register(streamRoutes, { live: options.live, kpiIds, metrics: options.metrics });
+  app.get(
+    '/metrics',
+    { schema: { summary: 'Prometheus metrics', tags: ['health'] } },
+    async (_request, reply) => {
+      options.metrics.ingestQueueEvents.set(options.queuedEvents());
+      return reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
+    },
+  );
   app.get('/healthz', { schema: { summary: 'Liveness', tags: ['health'] } }, async () => ({ status: 'ok' }));
   app.get(
     '/readyz',

@@ -1,9 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { KpiSnapshot } from '../kpis/index.js';
+import type { Dimension, KpiSnapshot, LiveKpis, NamedWindow } from '../kpis/index.js';
 import { DIMENSIONS, NAMED_WINDOWS, SERIES_GRAINS } from '../kpis/index.js';
 
 export interface KpiRoutesOptions {
   readonly snapshot: KpiSnapshot;
+  readonly live: LiveKpis;
 }
 
 const windowQuery = {
@@ -17,7 +18,7 @@ const windowQuery = {
 } as const;
 
 /** `GET /v1/kpis` and `GET /v1/kpis/{id}`: governed values with definition, lineage and freshness. */
-export const kpiRoutes: FastifyPluginAsync<KpiRoutesOptions> = async (app, { snapshot }) => {
+export const kpiRoutes: FastifyPluginAsync<KpiRoutesOptions> = async (app, { snapshot, live }) => {
   app.get(
     '/v1/kpis',
     {
@@ -29,6 +30,11 @@ export const kpiRoutes: FastifyPluginAsync<KpiRoutesOptions> = async (app, { sna
     },
     async (request) => {
       const query = request.query as { window?: string; from?: string; to?: string };
+      // Named windows come from the live values in memory; explicit ranges are computed.
+      if (query.from === undefined && query.to === undefined) {
+        const answers = live.all((query.window ?? 'today') as NamedWindow);
+        if (answers.length > 0) return { kpis: answers };
+      }
       return { kpis: await snapshot.all(query) };
     },
   );
@@ -52,7 +58,16 @@ export const kpiRoutes: FastifyPluginAsync<KpiRoutesOptions> = async (app, { sna
     },
     async (request) => {
       const { id } = request.params as { id: string };
-      return snapshot.one(id, request.query as Record<string, string | undefined>);
+      const query = request.query as Record<string, string | undefined>;
+      if (query.from === undefined && query.to === undefined && query.series === undefined) {
+        const answer = live.get(
+          id,
+          (query.window ?? 'today') as NamedWindow,
+          (query.by ?? null) as Dimension | null,
+        );
+        if (answer) return answer;
+      }
+      return snapshot.one(id, query);
     },
   );
 };

@@ -1,4 +1,5 @@
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
+import { PulseError } from '../errors.js';
 
 /** An event that passed its contract and privacy, ready for bronze. */
 export interface StagedEvent {
@@ -37,6 +38,15 @@ export interface CommitResult {
   readonly lastSeq: bigint;
 }
 
+/** What the writer reports after each group commit. */
+export interface CommitInfo {
+  readonly lastSeq: bigint;
+  readonly events: number;
+  /** When the oldest request of the group was received: its ingest-to-commit time is the group's worst. */
+  readonly oldestReceivedAt: Date;
+  readonly durationMs: number;
+}
+
 interface Pending {
   readonly request: CommitRequest;
   readonly resolve: (result: CommitResult) => void;
@@ -54,22 +64,33 @@ const STAGING_TABLE = 'bronze_staging';
 export class BronzeWriter {
   readonly #connection: DuckDBConnection;
   readonly #maxGroupEvents: number;
+  readonly #maxQueuedEvents: number;
   #queue: Pending[] = [];
+  #queuedEvents = 0;
   #draining = false;
   #nextSeq = 0n;
   #nextQuarantineId = 0n;
-  #onCommit: ((lastSeq: bigint) => void) | undefined;
+  #onCommit: ((info: CommitInfo) => void) | undefined;
 
-  private constructor(connection: DuckDBConnection, maxGroupEvents: number) {
+  private constructor(connection: DuckDBConnection, maxGroupEvents: number, maxQueuedEvents: number) {
     this.#connection = connection;
     this.#maxGroupEvents = maxGroupEvents;
+    this.#maxQueuedEvents = maxQueuedEvents;
   }
 
+  /**
+   * `maxGroupEvents` caps one transaction; `maxQueuedEvents` caps what may wait for a commit:
+   * past it, `submit` refuses (the HTTP source answers 503 with Retry-After), so memory stays bounded.
+   */
   static async open(
     connection: DuckDBConnection,
-    options: { maxGroupEvents?: number } = {},
+    options: { maxGroupEvents?: number; maxQueuedEvents?: number } = {},
   ): Promise<BronzeWriter> {
-    const writer = new BronzeWriter(connection, options.maxGroupEvents ?? 50_000);
+    const writer = new BronzeWriter(
+      connection,
+      options.maxGroupEvents ?? 50_000,
+      options.maxQueuedEvents ?? 200_000,
+    );
     await connection.run(
       `CREATE OR REPLACE TEMP TABLE ${STAGING_TABLE} AS SELECT * FROM bronze_events LIMIT 0`,
     );
@@ -90,12 +111,26 @@ export class BronzeWriter {
     return this.#nextSeq - 1n;
   }
 
+  /** Events waiting for a commit. */
+  get queuedEvents(): number {
+    return this.#queuedEvents;
+  }
+
   /** Called after every successful commit (the refresh loop listens here). */
-  onCommit(listener: (lastSeq: bigint) => void): void {
+  onCommit(listener: (info: CommitInfo) => void): void {
     this.#onCommit = listener;
   }
 
   submit(request: CommitRequest): Promise<CommitResult> {
+    const size = request.events.length + request.quarantined.length;
+    if (this.#queuedEvents > 0 && this.#queuedEvents + size > this.#maxQueuedEvents) {
+      return Promise.reject(
+        new PulseError('PULSE_ERR_OVERLOADED', undefined, {
+          details: { queued_events: this.#queuedEvents, retry_after_s: 1 },
+        }),
+      );
+    }
+    this.#queuedEvents += size;
     return new Promise((resolve, reject) => {
       this.#queue.push({ request, resolve, reject });
       if (!this.#draining) void this.#drain();
@@ -112,11 +147,23 @@ export class BronzeWriter {
     try {
       while (this.#queue.length > 0) {
         const group = this.#takeGroup();
+        const size = group.reduce((n, p) => n + p.request.events.length + p.request.quarantined.length, 0);
+        const started = performance.now();
         try {
           const results = await this.#commitGroup(group.map((p) => p.request));
+          this.#queuedEvents -= size;
           group.forEach((pending, i) => pending.resolve(results[i] as CommitResult));
-          this.#onCommit?.(this.lastSeq);
+          this.#onCommit?.({
+            lastSeq: this.lastSeq,
+            events: size,
+            oldestReceivedAt: group.reduce(
+              (oldest, p) => (p.request.receivedAt < oldest ? p.request.receivedAt : oldest),
+              new Date(8.64e15),
+            ),
+            durationMs: performance.now() - started,
+          });
         } catch (error) {
+          this.#queuedEvents -= size;
           for (const pending of group) pending.reject(error);
         }
       }

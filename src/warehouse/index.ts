@@ -1,7 +1,13 @@
 export { openWarehouse } from './connection.js';
 export type { Warehouse, WarehouseOptions } from './connection.js';
 export { BronzeWriter } from './bronze-writer.js';
-export type { CommitRequest, CommitResult, QuarantineRecord, StagedEvent } from './bronze-writer.js';
+export type {
+  CommitInfo,
+  CommitRequest,
+  CommitResult,
+  QuarantineRecord,
+  StagedEvent,
+} from './bronze-writer.js';
 export { createIngestor } from './ingest.js';
 export type { IngestResult, QuarantinedEvent, RawItem } from './ingest.js';
 export { queryRows } from './query.js';

@@ -13,7 +13,12 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 function pulse(args: string[], env: Record<string, string> = {}) {
   const { PULSE_TOKEN_KEY: _key, ...rest } = process.env;
-  const result = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, env: { ...rest, ...env }, encoding: 'utf8', timeout: 120_000 });
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: dir,
+    env: { ...rest, ...env },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -43,22 +48,44 @@ describe('pulse CLI', () => {
     const missing = pulse(['start', '--port', '0']);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /privacy\.token_key is required/);
-    const demoKey = pulse(['start', '--port', '0'], { PULSE_TOKEN_KEY: 'pulse-demo-token-key-not-for-production' });
+    const demoKey = pulse(['start', '--port', '0'], {
+      PULSE_TOKEN_KEY: 'pulse-demo-token-key-not-for-production',
+    });
     assert.equal(demoKey.code, 2);
     assert.match(demoKey.stderr, /refused outside --demo/);
   });
 
   it('generates a day of NDJSON and ingests it, accounting for every line', () => {
     const file = join(dir, 'day.ndjson');
-    const generated = pulse(['generate', '--days', '1', '--from', '2026-03-10', '--rate', '300', '--seed', '5', '--out', file]);
+    const generated = pulse([
+      'generate',
+      '--days',
+      '1',
+      '--from',
+      '2026-03-10',
+      '--rate',
+      '300',
+      '--seed',
+      '5',
+      '--out',
+      file,
+    ]);
     assert.equal(generated.code, 0, generated.stderr);
-    const lines = readFileSync(file, 'utf8').split('\n').filter((line) => line.length > 0);
+    const lines = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((line) => line.length > 0);
     assert.ok(lines.length > 5_000, `only ${lines.length} events`);
     const ids = lines.map((line) => (JSON.parse(line) as { id: string }).id);
     const distinct = new Set(ids).size;
-    const ingested = pulse(['ingest', file, '--db', join(dir, 'cli.duckdb')], { PULSE_TOKEN_KEY: TEST_TOKEN_KEY });
+    const ingested = pulse(['ingest', file, '--db', join(dir, 'cli.duckdb')], {
+      PULSE_TOKEN_KEY: TEST_TOKEN_KEY,
+    });
     assert.equal(ingested.code, 0, ingested.stderr);
-    const totals = JSON.parse(ingested.stdout) as { accepted: number; duplicates: number; quarantined: number };
+    const totals = JSON.parse(ingested.stdout) as {
+      accepted: number;
+      duplicates: number;
+      quarantined: number;
+    };
     assert.equal(totals.accepted + totals.duplicates + totals.quarantined, lines.length);
     assert.ok(totals.duplicates >= lines.length - distinct, 'every repeated id is a duplicate');
     assert.ok(totals.quarantined > 0, 'the generator injects invalid events by default');

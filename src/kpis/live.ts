@@ -1,0 +1,272 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { queryRows, type Row } from '../warehouse/index.js';
+import {
+  baseAnswer,
+  componentsOf,
+  lagMs,
+  pointOf,
+  revenueShare,
+  snapshotPointOf,
+  type KpiAnswer,
+  type KpiPoint,
+} from './answer.js';
+import type { Catalogue, Dimension, KpiDefinition } from './catalogue.js';
+import { kpiInputs } from './compile.js';
+import {
+  compileLiveMeasure,
+  compileLiveSnapshot,
+  LIVE_WINDOWS,
+  windowAlias,
+  type LiveWindows,
+} from './live-compile.js';
+import { resolveNamedWindow, type NamedWindow } from './windows.js';
+
+/** One live value: a KPI in a named window, as a total or broken down by one dimension. */
+export interface LiveValue {
+  readonly key: string;
+  readonly id: string;
+  readonly window: NamedWindow;
+  readonly by: Dimension | null;
+  readonly answer: KpiAnswer;
+  /** Ingest time of the newest event included, for lag at read time. */
+  readonly newestIngestMs: number | null;
+}
+
+export type LiveListener = (changed: readonly LiveValue[]) => void;
+
+export function liveKey(id: string, window: NamedWindow, by: Dimension | null): string {
+  return `${id}|${window}|${by ?? ''}`;
+}
+
+/**
+ * Every KPI in every named window (today, 1h, 24h), as a total and by each of its dimensions, held
+ * in memory and swapped whole after each refresh: readers never touch DuckDB and never see half a
+ * refresh. One query per measure computes all windows and breakdowns at once.
+ */
+export class LiveKpis {
+  readonly #connection: DuckDBConnection;
+  readonly #catalogue: Catalogue;
+  readonly #timeZone: string;
+  readonly #now: () => Date;
+  readonly #listeners = new Set<LiveListener>();
+  #values: ReadonlyMap<string, LiveValue> = new Map();
+  #computedAt: Date | undefined;
+
+  constructor(
+    connection: DuckDBConnection,
+    catalogue: Catalogue,
+    options: { timeZone: string; now?: () => Date },
+  ) {
+    this.#connection = connection;
+    this.#catalogue = catalogue;
+    this.#timeZone = options.timeZone;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  get computedAt(): Date | undefined {
+    return this.#computedAt;
+  }
+
+  /** The value with its lag as of now. */
+  get(id: string, window: NamedWindow, by: Dimension | null = null): KpiAnswer | undefined {
+    const value = this.#values.get(liveKey(id, window, by));
+    return value && withLag(value, this.#now());
+  }
+
+  all(window: NamedWindow): KpiAnswer[] {
+    const now = this.#now();
+    return this.#catalogue.kpis.flatMap((kpi) => {
+      const value = this.#values.get(liveKey(kpi.id, window, null));
+      return value ? [withLag(value, now)] : [];
+    });
+  }
+
+  values(): Iterable<LiveValue> {
+    return this.#values.values();
+  }
+
+  subscribe(listener: LiveListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Recomputes everything, swaps it in, and tells subscribers what changed. */
+  async recompute(): Promise<readonly LiveValue[]> {
+    const now = this.#now();
+    const windows = Object.fromEntries(
+      LIVE_WINDOWS.map((name) => [name, resolveNamedWindow(name, now, this.#timeZone)]),
+    ) as unknown as LiveWindows;
+    const next = new Map<string, LiveValue>();
+    for (const kpi of this.#catalogue.kpis) {
+      const values = kpi.snapshot
+        ? await this.#snapshot(kpi, windows, now)
+        : await this.#additive(kpi, windows, now);
+      for (const value of values) next.set(value.key, value);
+    }
+    const previous = this.#values;
+    this.#values = next;
+    this.#computedAt = now;
+    const changed = [...next.values()].filter((value) => {
+      const before = previous.get(value.key);
+      return !before || fingerprint(before.answer) !== fingerprint(value.answer);
+    });
+    if (changed.length > 0) for (const listener of this.#listeners) listener(changed);
+    return changed;
+  }
+
+  async #query(sql: { sql: string; params: Readonly<Record<string, string>> }): Promise<Row[]> {
+    return queryRows(this.#connection, sql.sql, sql.params);
+  }
+
+  async #additive(kpi: KpiDefinition, windows: LiveWindows, now: Date): Promise<LiveValue[]> {
+    const numerator = kpi.numerator;
+    if (!numerator) return [];
+    const overridden = (d: Dimension) => Boolean(numerator.sql_by?.[d] ?? kpi.denominator?.sql_by?.[d]);
+    const shared = kpi.dimensions.filter((d) => !overridden(d));
+    const rows = new Map<string, { num?: Row; den?: Row }>();
+    const collect = async (
+      side: 'num' | 'den',
+      dims: readonly Dimension[],
+      sql?: string,
+      only?: Dimension,
+    ) => {
+      const measure = side === 'num' ? numerator : kpi.denominator;
+      if (!measure) return;
+      for (const row of await this.#query(
+        compileLiveMeasure(kpi, measure, windows, dims, sql ?? measure.sql),
+      )) {
+        if (only && row.dim !== only) continue;
+        const key = `${String(row.dim)}|${row.key === null ? '\u0000' : String(row.key)}`;
+        rows.set(key, { ...rows.get(key), [side]: row });
+      }
+    };
+    await collect('num', shared);
+    await collect('den', shared);
+    for (const d of kpi.dimensions.filter(overridden)) {
+      await collect('num', [d], numerator.sql_by?.[d], d);
+      await collect('den', [d], kpi.denominator?.sql_by?.[d], d);
+    }
+    const inputs = kpiInputs(kpi);
+    const values: LiveValue[] = [];
+    for (const window of LIVE_WINDOWS) {
+      const w = windowAlias(window);
+      const total = rows.get('|\u0000') ?? {};
+      const newest = maxOf(total.num?.[`newest_${w}`], total.den?.[`newest_${w}`]);
+      const base = baseAnswer(
+        kpi,
+        inputs,
+        windows[window],
+        maxOf(total.num?.[`asof_${w}`], total.den?.[`asof_${w}`]),
+        newest,
+        now,
+      );
+      const components = componentsOf(kpi, (name) => total.num?.[`c_${name}_${w}`]);
+      const totalAnswer: KpiAnswer = {
+        ...base,
+        ...(components ? { components } : {}),
+        ...pointOf(kpi, total.num?.[`v_${w}`], total.den?.[`v_${w}`]),
+      };
+      values.push({
+        key: liveKey(kpi.id, window, null),
+        id: kpi.id,
+        window,
+        by: null,
+        answer: totalAnswer,
+        newestIngestMs: newest,
+      });
+      for (const dim of kpi.dimensions) {
+        const breakdown: KpiPoint[] = [];
+        for (const [key, pair] of rows) {
+          if (!key.startsWith(`${dim}|`)) continue;
+          if (maxOf(pair.num?.[`asof_${w}`], pair.den?.[`asof_${w}`]) === null) continue;
+          const raw = key.slice(dim.length + 1);
+          breakdown.push({
+            key: raw === '\u0000' ? null : raw,
+            ...pointOf(kpi, pair.num?.[`v_${w}`], pair.den?.[`v_${w}`]),
+          });
+        }
+        breakdown.sort(byKey);
+        values.push({
+          key: liveKey(kpi.id, window, dim),
+          id: kpi.id,
+          window,
+          by: dim,
+          answer: { ...totalAnswer, by: dim, breakdown },
+          newestIngestMs: newest,
+        });
+      }
+    }
+    return values;
+  }
+
+  async #snapshot(kpi: KpiDefinition, windows: LiveWindows, now: Date): Promise<LiveValue[]> {
+    const rows = await this.#query(compileLiveSnapshot(kpi, now));
+    const total = rows.find((row) => row.dim === '') ?? {};
+    const inputs = kpiInputs(kpi);
+    const newest =
+      total.newest_ingest === undefined || total.newest_ingest === null ? null : Number(total.newest_ingest);
+    const values: LiveValue[] = [];
+    for (const window of LIVE_WINDOWS) {
+      const totalAnswer: KpiAnswer = {
+        ...baseAnswer(kpi, inputs, windows[window], total.as_of, newest, now),
+        revenue_share: revenueShare(total.revenue_at_risk, total.revenue_total),
+        ...snapshotPointOf(total.numerator, total.denominator),
+      };
+      values.push({
+        key: liveKey(kpi.id, window, null),
+        id: kpi.id,
+        window,
+        by: null,
+        answer: totalAnswer,
+        newestIngestMs: newest,
+      });
+      for (const dim of kpi.dimensions) {
+        const breakdown = rows
+          .filter((row) => row.dim === dim)
+          .map((row) => ({
+            key: row.key === null ? null : String(row.key),
+            ...snapshotPointOf(row.numerator, row.denominator),
+          }))
+          .sort(byKey);
+        values.push({
+          key: liveKey(kpi.id, window, dim),
+          id: kpi.id,
+          window,
+          by: dim,
+          answer: { ...totalAnswer, by: dim, breakdown },
+          newestIngestMs: newest,
+        });
+      }
+    }
+    return values;
+  }
+}
+
+function withLag(value: LiveValue, now: Date): KpiAnswer {
+  return { ...value.answer, lag_ms: lagMs(value.newestIngestMs, now) };
+}
+
+function maxOf(a: unknown, b: unknown): number | null {
+  const values = [a, b].filter((v) => v !== null && v !== undefined).map(Number);
+  return values.length === 0 ? null : Math.max(...values);
+}
+
+function byKey(a: KpiPoint, b: KpiPoint): number {
+  if (a.key === b.key) return 0;
+  if (a.key === null || a.key === undefined) return 1;
+  if (b.key === null || b.key === undefined) return -1;
+  return a.key < b.key ? -1 : 1;
+}
+
+/** What makes a value different for a subscriber: the numbers and their as_of, not the moving clock. */
+function fingerprint(answer: KpiAnswer): string {
+  return JSON.stringify([
+    answer.value,
+    answer.numerator,
+    answer.denominator,
+    answer.components,
+    answer.breakdown,
+    answer.as_of,
+    answer.revenue_share,
+  ]);
+}

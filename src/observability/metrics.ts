@@ -1,0 +1,80 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Pulse's Prometheus metrics, all in one registry, named `pulse_*`. Labels stay low-cardinality
+ * (source kind, outcome), never ids.
+ */
+export interface PulseMetrics {
+  readonly registry: Registry;
+  readonly eventsIngested: Counter<'source' | 'outcome'>;
+  readonly commitSeconds: Histogram;
+  readonly commitGroupEvents: Histogram;
+  readonly ingestToVisibleSeconds: Histogram;
+  readonly modelRunSeconds: Histogram<'status'>;
+  readonly liveRecomputeSeconds: Histogram;
+  readonly ingestQueueEvents: Gauge;
+  readonly subscribers: Gauge<'transport'>;
+  readonly overloadRejections: Counter;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): PulseMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'pulse_process_' });
+  const latency = [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10];
+  return {
+    registry,
+    eventsIngested: new Counter({
+      name: 'pulse_events_ingested_total',
+      help: 'Events delivered by sources, by outcome (accepted, duplicate, quarantined)',
+      labelNames: ['source', 'outcome'],
+      registers: [registry],
+    }),
+    commitSeconds: new Histogram({
+      name: 'pulse_commit_seconds',
+      help: 'Duration of one bronze group commit',
+      buckets: latency,
+      registers: [registry],
+    }),
+    commitGroupEvents: new Histogram({
+      name: 'pulse_commit_group_events',
+      help: 'Events per bronze group commit',
+      buckets: [1, 10, 100, 1000, 5000, 10000, 50000],
+      registers: [registry],
+    }),
+    ingestToVisibleSeconds: new Histogram({
+      name: 'pulse_ingest_to_visible_seconds',
+      help: 'From receiving a batch to the live KPIs including it',
+      buckets: latency,
+      registers: [registry],
+    }),
+    modelRunSeconds: new Histogram({
+      name: 'pulse_model_run_seconds',
+      help: 'Duration of one run of the SQL models',
+      labelNames: ['status'],
+      buckets: latency,
+      registers: [registry],
+    }),
+    liveRecomputeSeconds: new Histogram({
+      name: 'pulse_live_recompute_seconds',
+      help: 'Duration of one recompute of every live KPI value',
+      buckets: latency,
+      registers: [registry],
+    }),
+    ingestQueueEvents: new Gauge({
+      name: 'pulse_ingest_queue_events',
+      help: 'Events waiting for a bronze commit',
+      registers: [registry],
+    }),
+    subscribers: new Gauge({
+      name: 'pulse_stream_subscribers',
+      help: 'Open live feeds',
+      labelNames: ['transport'],
+      registers: [registry],
+    }),
+    overloadRejections: new Counter({
+      name: 'pulse_ingest_overload_rejections_total',
+      help: 'Ingest requests refused with 503 because the commit queue was full',
+      registers: [registry],
+    }),
+  };
+}
