@@ -7,8 +7,14 @@ import { createMetrics, type PulseMetrics } from './observability/index.js';
 import { FreshnessTracker, RefreshLoop } from './orchestrator/index.js';
 import { createTokeniser } from './privacy/index.js';
 import { buildApp } from './serve/index.js';
-import type { Deliver } from './sources/index.js';
-import { BronzeWriter, createIngestor, openWarehouse, type Warehouse } from './warehouse/index.js';
+import type { Deliver, DeliverBody, DeliveryReceipt } from './sources/index.js';
+import {
+  BronzeWriter,
+  createIngestor,
+  openWarehouse,
+  PreparePool,
+  type Warehouse,
+} from './warehouse/index.js';
 
 export interface PulseOptions {
   readonly dbPath: string;
@@ -22,6 +28,8 @@ export interface PulseOptions {
   readonly memoryLimit?: string;
   readonly threads?: number;
   readonly logLevel?: string;
+  /** Worker threads that parse, validate and tokenise HTTP bodies (0: in the main thread). */
+  readonly ingestWorkers?: number;
   /** Events that may wait for a commit before ingest answers 503 (backpressure). */
   readonly maxQueuedEvents?: number;
   /** The clock the KPI windows use (tests pin it). */
@@ -57,6 +65,7 @@ export interface Pipeline {
   readonly warehouse: Warehouse;
   readonly writer: BronzeWriter;
   readonly deliver: Deliver;
+  readonly deliverBody: DeliverBody;
   readonly runner: ModelRunner;
   readonly loop: RefreshLoop;
   readonly engine: KpiEngine;
@@ -86,14 +95,18 @@ export async function openPipeline(
   });
   const writer = await BronzeWriter.open(warehouse.writer, { maxQueuedEvents: options.maxQueuedEvents });
   const runner = new ModelRunner(warehouse.modeller, models);
-  const ingest = createIngestor({ validator, tokeniser, writer });
-  const deliver: Deliver = async (items, meta) => {
-    const receipt = await ingest(items, meta);
-    metrics.eventsIngested.inc({ source: meta.sourceKind, outcome: 'accepted' }, receipt.accepted);
-    metrics.eventsIngested.inc({ source: meta.sourceKind, outcome: 'duplicate' }, receipt.duplicates);
-    metrics.eventsIngested.inc({ source: meta.sourceKind, outcome: 'quarantined' }, receipt.quarantined);
+  const workers = options.ingestWorkers ?? 1;
+  const pool = workers > 0 ? new PreparePool({ tokenKey: options.tokenKey, workers }) : undefined;
+  const ingestor = createIngestor({ validator, tokeniser, writer, pool });
+  const count = (source: string, receipt: DeliveryReceipt): DeliveryReceipt => {
+    metrics.eventsIngested.inc({ source, outcome: 'accepted' }, receipt.accepted);
+    metrics.eventsIngested.inc({ source, outcome: 'duplicate' }, receipt.duplicates);
+    metrics.eventsIngested.inc({ source, outcome: 'quarantined' }, receipt.quarantined);
     return receipt;
   };
+  const deliver: Deliver = async (items, meta) => count(meta.sourceKind, await ingestor.deliver(items, meta));
+  const deliverBody: DeliverBody = async (mediaType, text, maxEvents, meta) =>
+    count(meta.sourceKind, await ingestor.deliverBody(mediaType, text, maxEvents, meta));
   const timeZone = options.timeZone ?? 'Europe/Paris';
   const engine = new KpiEngine(warehouse.reader, catalogue, { timeZone, now: options.now });
   const snapshot = new KpiSnapshot(engine);
@@ -129,6 +142,7 @@ export async function openPipeline(
     warehouse,
     writer,
     deliver,
+    deliverBody,
     runner,
     loop,
     engine,
@@ -140,6 +154,7 @@ export async function openPipeline(
       closed = true;
       await writer.drained();
       await loop.stop();
+      await pool?.close();
       await warehouse.close();
     },
   };
@@ -156,7 +171,8 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
   // Bring the models up to date with whatever the file already holds before serving.
   await loop.refresh();
   const app = await buildApp({
-    deliver,
+    deliverBody: pipeline.deliverBody,
+    overloaded: () => writer.queuedEvents >= (options.maxQueuedEvents ?? 200_000),
     snapshot,
     live,
     metrics,

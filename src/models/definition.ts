@@ -21,6 +21,8 @@ export interface ModelDefinition {
   readonly refs: readonly string[];
   /** Tables outside the models read through `{{ source('…') }}`. */
   readonly sources: readonly string[];
+  /** The bronze event types the model reads (`event_type = '…'` in its SQL); empty: any. */
+  readonly eventTypes: readonly string[];
   /** Hash of the SQL: a change forces a full rebuild of the model and everything downstream. */
   readonly hash: string;
 }
@@ -28,6 +30,7 @@ export interface ModelDefinition {
 const HEADER_LINE = /^--\s*([a-z_]+)\s*:\s*(.*)$/;
 const REF = /\{\{\s*ref\(\s*'([a-z0-9_]+)'\s*\)\s*\}\}/g;
 const SOURCE = /\{\{\s*source\(\s*'([a-z0-9_]+)'\s*\)\s*\}\}/g;
+const EVENT_TYPE = /event_type\s*=\s*'([a-z_.]+)'/g;
 const MATERIALIZATIONS: readonly string[] = ['incremental', 'table', 'view'];
 
 export const MODELS_DIRECTORY = fileURLToPath(new URL('.', import.meta.url));
@@ -61,6 +64,7 @@ export function parseModel(path: string, text: string, layer: 'silver' | 'gold')
     sql: text,
     refs: unique([...text.matchAll(REF)].map((m) => m[1] as string)),
     sources: unique([...text.matchAll(SOURCE)].map((m) => m[1] as string)),
+    eventTypes: unique([...text.matchAll(EVENT_TYPE)].map((m) => m[1] as string)),
     hash: createHash('sha256').update(text).digest('hex').slice(0, 16),
   };
 }

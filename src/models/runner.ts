@@ -30,6 +30,9 @@ export interface RunResult {
   readonly watermarkTo: bigint;
   readonly models: readonly ModelRunResult[];
   readonly durationMs: number;
+  /** Time spent reading watermarks and catalog before the first model, and in COMMIT. */
+  readonly setupMs: number;
+  readonly commitMs: number;
 }
 
 interface ModelState {
@@ -77,23 +80,41 @@ export class ModelRunner {
         (min, state) => (min === null || state.watermark < min ? state.watermark : min),
         null,
       );
+      const changedTypes = await this.#changedEventTypes(lowest ?? -1n);
+      const written = new Map<string, number>();
+      const states_: { model: string; hash: string }[] = [];
       const results: ModelRunResult[] = [];
+      const setupMs = performance.now() - started;
       for (const model of this.models) {
         if (selected && !selected.has(model.name)) continue;
         const modelStarted = performance.now();
         const state = states.get(model.name);
         const full = rebuild.has(model.name);
-        if (!full && state && state.watermark >= hi) {
+        const upstreamWrote = model.refs.some((ref) => (written.get(ref) ?? 0) > 0);
+        if (
+          !full &&
+          state &&
+          (state.watermark >= hi || !(upstreamWrote || this.#sourceChanged(model, changedTypes)))
+        ) {
+          // Nothing it reads changed since its watermark: its delta is empty, so only the watermark moves.
+          if (state.watermark < hi) states_.push({ model: model.name, hash: model.hash });
           results.push({ model: model.name, mode: 'skipped', rows: 0, durationMs: 0 });
           continue;
         }
         const lo = full || !state ? -1n : state.watermark;
         const { mode, rows } = await this.#materialize(model, full, lo, hi);
-        await connection.run(
-          `INSERT OR REPLACE INTO pulse_model_state VALUES ($model, $watermark, $hash, now())`,
-          { model: model.name, watermark: hi.toString(), hash: model.hash },
-        );
+        written.set(model.name, mode === 'view' ? (upstreamWrote ? 1 : 0) : rows);
+        states_.push({ model: model.name, hash: model.hash });
         results.push({ model: model.name, mode, rows, durationMs: performance.now() - modelStarted });
+      }
+      if (states_.length > 0) {
+        const values = states_.map((_, i) => `($m${i}, $hi, $h${i}, now())`).join(', ');
+        const params: Record<string, string> = { hi: hi.toString() };
+        states_.forEach((entry, i) => {
+          params[`m${i}`] = entry.model;
+          params[`h${i}`] = entry.hash;
+        });
+        await connection.run(`INSERT OR REPLACE INTO pulse_model_state VALUES ${values}`, params);
       }
       const worked = results.some((result) => result.mode !== 'skipped');
       if (worked) {
@@ -109,8 +130,11 @@ export class ModelRunner {
           } as never,
         );
       }
+      const commitStarted = performance.now();
       await connection.run('COMMIT');
       return {
+        setupMs,
+        commitMs: performance.now() - commitStarted,
         runId,
         status: worked ? 'success' : 'skipped',
         watermarkFrom: lowest,
@@ -142,31 +166,44 @@ export class ModelRunner {
       renderModel(model.sql, { incremental, lo, hi, self: model.name, resolve: (name) => name });
     const order = model.orderBy ? ` ORDER BY ${model.orderBy}` : '';
     if (model.materialized === 'view') {
-      await connection.run(`CREATE OR REPLACE VIEW ${model.name} AS ${render(false)}`);
+      if (full) await connection.run(`CREATE OR REPLACE VIEW ${model.name} AS ${render(false)}`);
       return { mode: 'view', rows: 0 };
     }
     if (full || model.materialized === 'table') {
-      await connection.run(
+      const created = await connection.run(
         `CREATE OR REPLACE TABLE ${model.name} AS SELECT * FROM (${render(false)})${order}`,
       );
-      return { mode: 'full', rows: await this.#count(model.name) };
+      return { mode: 'full', rows: created.rowsChanged };
+    }
+    if (model.uniqueKey.length === 0) {
+      // Append-only: the new rows go straight in.
+      const inserted = await connection.run(
+        `INSERT INTO ${model.name} SELECT * FROM (${render(true)})${order}`,
+      );
+      return { mode: 'incremental', rows: inserted.rowsChanged };
     }
     await connection.run(`CREATE OR REPLACE TEMP TABLE ${DELTA_TABLE} AS ${render(true)}`);
-    const rows = await this.#count(DELTA_TABLE);
-    if (rows > 0) {
-      if (model.uniqueKey.length > 0) {
-        const match = model.uniqueKey.map((column) => `${model.name}.${column} = d.${column}`).join(' AND ');
-        await connection.run(`DELETE FROM ${model.name} USING ${DELTA_TABLE} d WHERE ${match}`);
-      }
-      await connection.run(`INSERT INTO ${model.name} SELECT * FROM ${DELTA_TABLE}${order}`);
-    }
-    await connection.run(`DROP TABLE ${DELTA_TABLE}`);
+    const match = model.uniqueKey.map((column) => `${model.name}.${column} = d.${column}`).join(' AND ');
+    await connection.run(`DELETE FROM ${model.name} USING ${DELTA_TABLE} d WHERE ${match}`);
+    const inserted = await connection.run(`INSERT INTO ${model.name} SELECT * FROM ${DELTA_TABLE}${order}`);
+    const rows = inserted.rowsChanged;
     return { mode: 'incremental', rows };
   }
 
-  async #count(table: string): Promise<number> {
-    const rows = await queryRows(this.#connection, `SELECT count(*)::INTEGER AS n FROM ${table}`);
-    return Number(rows[0]?.n ?? 0);
+  /** The event types that arrived in bronze after `lo`: zone maps keep this to the new rows. */
+  async #changedEventTypes(lo: bigint): Promise<Set<string>> {
+    const rows = await queryRows(
+      this.#connection,
+      `SELECT DISTINCT event_type FROM bronze_events WHERE ingest_seq > $lo::BIGINT`,
+      { lo: lo.toString() },
+    );
+    return new Set(rows.map((row) => String(row.event_type)));
+  }
+
+  #sourceChanged(model: ModelDefinition, changedTypes: ReadonlySet<string>): boolean {
+    if (model.sources.length === 0) return false;
+    if (model.eventTypes.length === 0) return changedTypes.size > 0;
+    return model.eventTypes.some((type) => changedTypes.has(type));
   }
 
   async #highWatermark(): Promise<bigint> {

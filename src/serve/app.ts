@@ -3,13 +3,14 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { KpiSnapshot, LiveKpis } from '../kpis/index.js';
 import type { PulseMetrics } from '../observability/index.js';
-import { eventsRoute, type Deliver } from '../sources/index.js';
+import { eventsRoute, type DeliverBody } from '../sources/index.js';
 import { handleError } from './errors.js';
 import { kpiRoutes } from './kpi-routes.js';
 import { streamRoutes } from './stream-routes.js';
 
 export interface ServeOptions {
-  readonly deliver: Deliver;
+  readonly deliverBody: DeliverBody;
+  readonly overloaded: () => boolean;
   readonly snapshot: KpiSnapshot;
   readonly live: LiveKpis;
   readonly metrics: PulseMetrics;
@@ -52,7 +53,11 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(eventsRoute, { deliver: options.deliver, maxBatchEvents: options.maxBatchEvents });
+  await app.register(eventsRoute, {
+    deliverBody: options.deliverBody,
+    overloaded: options.overloaded,
+    maxBatchEvents: options.maxBatchEvents,
+  });
   await app.register(kpiRoutes, { snapshot: options.snapshot, live: options.live });
   const kpiIds = options.snapshot.engine.catalogue.kpis.map((kpi) => kpi.id);
   await app.register(streamRoutes, { live: options.live, kpiIds, metrics: options.metrics });

@@ -1,4 +1,12 @@
-export type { Deliver, DeliveryMeta, DeliveryReceipt, SourceItem, SourceQuarantined } from './types.js';
+export type {
+  Deliver,
+  DeliverBody,
+  DeliveryMeta,
+  DeliveryReceipt,
+  SourceItem,
+  SourceQuarantined,
+} from './types.js';
 export { eventsRoute } from './http/events-route.js';
 export type { EventsRouteOptions } from './http/events-route.js';
 export { parseEventsBody, EVENT_MEDIA_TYPES } from './http/parse-body.js';
+export type { EventMediaType } from './http/parse-body.js';

@@ -32,3 +32,11 @@ export interface DeliveryMeta {
  * committed, so a source acknowledges upstream (HTTP 2xx, NATS ack) only then.
  */
 export type Deliver = (items: readonly SourceItem[], meta: DeliveryMeta) => Promise<DeliveryReceipt>;
+
+/** How the HTTP source hands over a raw body: parsed where the events are checked (off the main thread). */
+export type DeliverBody = (
+  mediaType: import('./http/parse-body.js').EventMediaType,
+  text: string,
+  maxEvents: number,
+  meta: DeliveryMeta,
+) => Promise<DeliveryReceipt>;

@@ -1,4 +1,11 @@
-import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
+import {
+  BIGINT,
+  DuckDBDataChunk,
+  VARCHAR,
+  type DuckDBAppender,
+  type DuckDBConnection,
+  type DuckDBValue,
+} from '@duckdb/node-api';
 import { PulseError } from '../errors.js';
 
 /** An event that passed its contract and privacy, ready for bronze. */
@@ -92,10 +99,9 @@ export class BronzeWriter {
       options.maxQueuedEvents ?? 200_000,
     );
     await connection.run(
-      `CREATE OR REPLACE TEMP TABLE ${STAGING_TABLE} AS SELECT * FROM bronze_events LIMIT 0`,
+      `CREATE OR REPLACE TEMP TABLE ${STAGING_TABLE} (ingest_seq BIGINT, event_id VARCHAR, event_type VARCHAR,
+         source VARCHAR, event_time VARCHAR, ingested_at BIGINT, batch_id VARCHAR, data VARCHAR)`,
     );
-    await connection.run(`ALTER TABLE ${STAGING_TABLE} ALTER event_time TYPE VARCHAR`);
-    await connection.run(`ALTER TABLE ${STAGING_TABLE} ALTER ingested_at TYPE BIGINT`);
     const reader = await connection.runAndReadAll(
       `SELECT coalesce((SELECT max(ingest_seq) FROM bronze_events), 0)::VARCHAR AS seq,
               coalesce((SELECT max(quarantine_id) FROM quarantine), 0)::VARCHAR AS qid`,
@@ -186,50 +192,61 @@ export class BronzeWriter {
   async #commitGroup(requests: readonly CommitRequest[]): Promise<CommitResult[]> {
     const connection = this.#connection;
     const seen = new Set<string>();
-    const staged: string[][] = requests.map(() => []);
+    // Per request: the sequence numbers it staged (in order) and the ids it repeated within the group.
+    const stagedSeqs: bigint[][] = requests.map(() => []);
     const repeated: string[][] = requests.map(() => []);
+    const rows = new StagingColumns();
     const seqBefore = this.#nextSeq;
     const quarantineBefore = this.#nextQuarantineId;
     await connection.run('BEGIN TRANSACTION');
     try {
-      const staging = await connection.createAppender(STAGING_TABLE, 'main', 'temp');
       const quarantine = await connection.createAppender('quarantine');
       requests.forEach((request, i) => {
+        const receivedAt = BigInt(request.receivedAt.getTime());
         for (const event of request.events) {
           if (seen.has(event.id)) {
             repeated[i]?.push(event.id);
             continue;
           }
           seen.add(event.id);
-          staged[i]?.push(event.id);
-          appendStaged(staging, this.#nextSeq++, event, request);
+          const seq = this.#nextSeq++;
+          stagedSeqs[i]?.push(seq);
+          rows.push(seq, event, receivedAt, request.batchId);
         }
         for (const record of request.quarantined) {
           appendQuarantine(quarantine, this.#nextQuarantineId++, record, request);
         }
       });
-      staging.closeSync();
       quarantine.closeSync();
+      if (rows.length > 0) {
+        const staging = await connection.createAppender(STAGING_TABLE, 'main', 'temp');
+        rows.appendTo(staging);
+        staging.closeSync();
+      }
       const inserted = await connection.runAndReadAll(
         `INSERT INTO bronze_events
-           SELECT ingest_seq, event_id, event_type, source, event_time::TIMESTAMPTZ,
+           SELECT md5_number(event_id), ingest_seq, event_id, event_type, source, event_time::TIMESTAMPTZ,
                   make_timestamp(ingested_at * 1000)::TIMESTAMPTZ, batch_id, data
            FROM ${STAGING_TABLE} ORDER BY ingest_seq
-         ON CONFLICT DO NOTHING RETURNING event_id`,
+         ON CONFLICT DO NOTHING RETURNING ingest_seq`,
       );
-      const stored = new Set(inserted.getRows().map((row) => String(row[0])));
+      const stored = new Set(inserted.getRows().map((row) => row[0] as bigint));
       await connection.run(`DELETE FROM ${STAGING_TABLE}`);
       await connection.run('COMMIT');
       return requests.map((request, i) => {
-        const ids = staged[i] ?? [];
-        const newIds = ids.filter((id) => stored.has(id));
-        const duplicateIds = [...(repeated[i] ?? []), ...ids.filter((id) => !stored.has(id))];
-        return {
-          accepted: newIds.length,
-          duplicateIds,
-          quarantined: request.quarantined.length,
-          lastSeq: this.lastSeq,
-        };
+        const seqs = stagedSeqs[i] ?? [];
+        const duplicateIds = [...(repeated[i] ?? [])];
+        let accepted = 0;
+        let position = 0;
+        for (const event of request.events) {
+          // Events repeated within the group were not staged; the others line up with their seqs.
+          if (position < seqs.length && rows.idOf(seqs[position] as bigint) === event.id) {
+            if (stored.has(seqs[position] as bigint)) accepted += 1;
+            else duplicateIds.push(event.id);
+            position += 1;
+          }
+        }
+        return { accepted, duplicateIds, quarantined: request.quarantined.length, lastSeq: this.lastSeq };
       });
     } catch (error) {
       this.#nextSeq = seqBefore;
@@ -240,22 +257,57 @@ export class BronzeWriter {
   }
 }
 
-function appendStaged(
-  appender: DuckDBAppender,
-  seq: bigint,
-  event: StagedEvent,
-  request: CommitRequest,
-): void {
-  appender.appendBigInt(seq);
-  appender.appendVarchar(event.id);
-  appender.appendVarchar(event.type);
-  appender.appendVarchar(event.source);
-  if (event.time === null) appender.appendNull();
-  else appender.appendVarchar(event.time);
-  appender.appendBigInt(BigInt(request.receivedAt.getTime()));
-  appender.appendVarchar(request.batchId);
-  appender.appendVarchar(event.data);
-  appender.endRow();
+const STAGING_TYPES = [BIGINT, VARCHAR, VARCHAR, VARCHAR, VARCHAR, BIGINT, VARCHAR, VARCHAR];
+/** DuckDB's vector size: a data chunk holds at most this many rows. */
+const CHUNK_ROWS = 2048;
+
+/**
+ * The staged rows of one commit, column by column, appended as data chunks: the fastest bulk path
+ * of the DuckDB Node API (about twice the row-by-row appender).
+ */
+class StagingColumns {
+  readonly #columns: DuckDBValue[][] = STAGING_TYPES.map(() => []);
+  #firstSeq = 0n;
+
+  get length(): number {
+    return this.#columns[0]?.length ?? 0;
+  }
+
+  push(seq: bigint, event: StagedEvent, receivedAt: bigint, batchId: string): void {
+    if (this.length === 0) this.#firstSeq = seq;
+    const [seqs, ids, types, sources, times, received, batches, data] = this.#columns as [
+      DuckDBValue[],
+      DuckDBValue[],
+      DuckDBValue[],
+      DuckDBValue[],
+      DuckDBValue[],
+      DuckDBValue[],
+      DuckDBValue[],
+      DuckDBValue[],
+    ];
+    seqs.push(seq);
+    ids.push(event.id);
+    types.push(event.type);
+    sources.push(event.source);
+    times.push(event.time);
+    received.push(receivedAt);
+    batches.push(batchId);
+    data.push(event.data);
+  }
+
+  /** The event id staged with `seq` (sequences are consecutive within one commit). */
+  idOf(seq: bigint): string | undefined {
+    return this.#columns[1]?.[Number(seq - this.#firstSeq)] as string | undefined;
+  }
+
+  appendTo(appender: DuckDBAppender): void {
+    for (let start = 0; start < this.length; start += CHUNK_ROWS) {
+      const end = Math.min(start + CHUNK_ROWS, this.length);
+      const chunk = DuckDBDataChunk.create(STAGING_TYPES, end - start);
+      chunk.setColumns(this.#columns.map((column) => column.slice(start, end)));
+      appender.appendDataChunk(chunk);
+    }
+  }
 }
 
 function appendQuarantine(

@@ -7,6 +7,8 @@ export interface WarehouseOptions {
   /** DuckDB's own cap (its default is 80 % of RAM, too greedy beside Node). */
   readonly memoryLimit?: string;
   readonly threads?: number;
+  /** WAL size that triggers a checkpoint. */
+  readonly checkpointThreshold?: string;
 }
 
 /**
@@ -26,6 +28,8 @@ export async function openWarehouse(options: WarehouseOptions): Promise<Warehous
   const instance = await DuckDBInstance.create(options.path, {
     memory_limit: options.memoryLimit ?? '2GB',
     threads: String(options.threads ?? 2),
+    // Checkpoints block commits; a large WAL between them keeps ingest latency flat (replayed on restart).
+    checkpoint_threshold: options.checkpointThreshold ?? '512MB',
   });
   const writer = await instance.connect();
   // Timestamps are stored and compared in UTC; the business time zone is applied explicitly in SQL.

@@ -9,6 +9,10 @@ export type {
   StagedEvent,
 } from './bronze-writer.js';
 export { createIngestor } from './ingest.js';
+export type { Ingestor } from './ingest.js';
+export { PreparePool } from './prepare-pool.js';
+export { prepareItems } from './prepare.js';
+export type { PreparedBatch } from './prepare.js';
 export type { IngestResult, QuarantinedEvent, RawItem } from './ingest.js';
 export { queryRows } from './query.js';
 export type { Row } from './query.js';

@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { PulseError } from '../../errors.js';
-import type { Deliver } from '../types.js';
-import { EVENT_MEDIA_TYPES, parseEventsBody, type EventMediaType } from './parse-body.js';
+import type { DeliverBody } from '../types.js';
+import { EVENT_MEDIA_TYPES, type EventMediaType } from './parse-body.js';
 
 export interface EventsRouteOptions {
-  readonly deliver: Deliver;
+  readonly deliverBody: DeliverBody;
+  /** True while ingest is at capacity: the request is refused before its body is parsed. */
+  readonly overloaded?: () => boolean;
   readonly maxBatchEvents: number;
 }
 
@@ -62,8 +64,11 @@ export const eventsRoute: FastifyPluginAsync<EventsRouteOptions> = async (app: F
           field: 'content-type',
         });
       }
-      const items = parseEventsBody(mediaType, request.body as string, options.maxBatchEvents);
-      const receipt = await options.deliver(items, { sourceKind: 'http', receivedAt: new Date() });
+      if (options.overloaded?.()) throw new PulseError('PULSE_ERR_OVERLOADED');
+      const receipt = await options.deliverBody(mediaType, request.body as string, options.maxBatchEvents, {
+        sourceKind: 'http',
+        receivedAt: new Date(),
+      });
       const nothingStored = receipt.accepted === 0 && receipt.duplicates === 0 && receipt.quarantined > 0;
       return reply.code(nothingStored ? 422 : 200).send(receipt);
     },
