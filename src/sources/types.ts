@@ -1,3 +1,5 @@
+import type { EventMediaType } from './http/parse-body.js';
+
 /** One item a source delivers: a parsed JSON value, or a piece of text that would not parse. */
 export type SourceItem =
   | { readonly kind: 'value'; readonly value: unknown }
@@ -35,7 +37,7 @@ export type Deliver = (items: readonly SourceItem[], meta: DeliveryMeta) => Prom
 
 /** How the HTTP source hands over a raw body: parsed where the events are checked (off the main thread). */
 export type DeliverBody = (
-  mediaType: import('./http/parse-body.js').EventMediaType,
+  mediaType: EventMediaType,
   text: string,
   maxEvents: number,
   meta: DeliveryMeta,
