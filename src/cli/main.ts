@@ -1,4 +1,5 @@
 import { PulseError } from '../errors.js';
+import { BACKFILL_USAGE, runBackfill } from './commands/backfill.js';
 import { runGenerate } from './commands/generate.js';
 import { INGEST_USAGE, runIngest } from './commands/ingest.js';
 import { RUN_USAGE, runModels } from './commands/run.js';
@@ -14,6 +15,7 @@ Commands:
     Writes seeded synthetic traffic as NDJSON, or posts it to a running Pulse.
   ${INGEST_USAGE.replaceAll('\n', '\n  ')}
   ${RUN_USAGE.replaceAll('\n', '\n  ')}
+  ${BACKFILL_USAGE.replaceAll('\n', '\n  ')}
 
 Configuration: pulse.config.yaml (or --config FILE), overridden by PULSE_TOKEN_KEY, PULSE_DB,
 PULSE_PORT, PULSE_HOST, PULSE_TIME_ZONE, PULSE_LOG_LEVEL.`;
@@ -23,6 +25,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   generate: runGenerate,
   ingest: runIngest,
   run: runModels,
+  backfill: runBackfill,
 };
 
 export async function main(argv: string[]): Promise<number> {

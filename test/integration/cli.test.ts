@@ -89,6 +89,11 @@ describe('pulse CLI', () => {
     assert.equal(totals.accepted + totals.duplicates + totals.quarantined, lines.length);
     assert.ok(totals.duplicates >= lines.length - distinct, 'every repeated id is a duplicate');
     assert.ok(totals.quarantined > 0, 'the generator injects invalid events by default');
+    const rebuilt = pulse(['backfill', '--db', join(dir, 'cli.duckdb')], { PULSE_TOKEN_KEY: TEST_TOKEN_KEY });
+    assert.equal(rebuilt.code, 0, rebuilt.stderr);
+    const summary = JSON.parse(rebuilt.stdout) as { bronze_events: number; models: number };
+    assert.equal(summary.bronze_events, totals.accepted);
+    assert.equal(summary.models, 25);
     const missing = pulse(['ingest', join(dir, 'nope.ndjson')], { PULSE_TOKEN_KEY: TEST_TOKEN_KEY });
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /no such file: .*nope\.ndjson/);
