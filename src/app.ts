@@ -110,7 +110,9 @@ export async function openPipeline(
   const timeZone = options.timeZone ?? 'Europe/Paris';
   const engine = new KpiEngine(warehouse.reader, catalogue, { timeZone, now: options.now });
   const snapshot = new KpiSnapshot(engine);
-  const live = new LiveKpis(warehouse.reader, catalogue, { timeZone, now: options.now });
+  // Live values are recomputed on three connections at once: most of a refresh's latency.
+  const liveConnections = [warehouse.reader, await warehouse.connect(), await warehouse.connect()];
+  const live = new LiveKpis(liveConnections, catalogue, { timeZone, now: options.now });
   const freshness = new FreshnessTracker((seconds) => metrics.ingestToVisibleSeconds.observe(seconds));
   const loop = new RefreshLoop({
     run: async () => {
@@ -121,14 +123,17 @@ export async function openPipeline(
       if (result.status === 'success' || stale) {
         snapshot.invalidate();
         const liveStarted = performance.now();
-        await live.recompute();
+        const written = new Set(
+          result.models.filter((m) => m.rows > 0 || m.mode === 'full').map((m) => m.model),
+        );
+        await live.recompute(stale ? undefined : written, LIVE_MAX_AGE_MS);
         metrics.liveRecomputeSeconds.observe((performance.now() - liveStarted) / 1000);
       }
       freshness.visible(result.watermarkTo);
       return result;
     },
     drained: () => writer.drained(),
-    debounceMs: options.refreshDebounceMs ?? 50,
+    debounceMs: options.refreshDebounceMs ?? 20,
     onError: onRunError,
   });
   writer.onCommit((info) => {

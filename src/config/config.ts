@@ -149,7 +149,7 @@ export function loadConfig(
     },
     privacy: { tokenKey: tokenKey as string },
     business: { timeZone },
-    refresh: { debounceMs: file.refresh?.debounce_ms ?? 50 },
+    refresh: { debounceMs: file.refresh?.debounce_ms ?? 20 },
     demo: {
       enabled: demo,
       historyDays: file.demo?.history_days ?? 30,

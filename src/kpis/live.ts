@@ -44,20 +44,22 @@ export function liveKey(id: string, window: NamedWindow, by: Dimension | null): 
  * refresh. One query per measure computes all windows and breakdowns at once.
  */
 export class LiveKpis {
-  readonly #connection: DuckDBConnection;
+  readonly #connections: readonly DuckDBConnection[];
   readonly #catalogue: Catalogue;
   readonly #timeZone: string;
   readonly #now: () => Date;
   readonly #listeners = new Set<LiveListener>();
   #values: ReadonlyMap<string, LiveValue> = new Map();
   #computedAt: Date | undefined;
+  #fullAt: Date | undefined;
 
+  /** With several connections, the KPIs are computed in parallel, one connection each at a time. */
   constructor(
-    connection: DuckDBConnection,
+    connections: DuckDBConnection | readonly DuckDBConnection[],
     catalogue: Catalogue,
     options: { timeZone: string; now?: () => Date },
   ) {
-    this.#connection = connection;
+    this.#connections = Array.isArray(connections) ? connections : [connections as DuckDBConnection];
     this.#catalogue = catalogue;
     this.#timeZone = options.timeZone;
     this.#now = options.now ?? (() => new Date());
@@ -91,21 +93,38 @@ export class LiveKpis {
   }
 
   /** Recomputes everything, swaps it in, and tells subscribers what changed. */
-  async recompute(): Promise<readonly LiveValue[]> {
+  /**
+   * Recomputes, swaps in and tells subscribers what changed. Given the models a refresh wrote,
+   * only the KPIs reading them are recomputed; the others keep their values (and their windows)
+   * until the next full recompute, which `maxAgeMs` bounds.
+   */
+  async recompute(changedModels?: ReadonlySet<string>, maxAgeMs = 5_000): Promise<readonly LiveValue[]> {
     const now = this.#now();
     const windows = Object.fromEntries(
       LIVE_WINDOWS.map((name) => [name, resolveNamedWindow(name, now, this.#timeZone)]),
     ) as unknown as LiveWindows;
-    const next = new Map<string, LiveValue>();
-    for (const kpi of this.#catalogue.kpis) {
-      const values = kpi.snapshot
-        ? await this.#snapshot(kpi, windows, now)
-        : await this.#additive(kpi, windows, now);
-      for (const value of values) next.set(value.key, value);
-    }
     const previous = this.#values;
+    const full = !changedModels || !this.#fullAt || now.getTime() - this.#fullAt.getTime() >= maxAgeMs;
+    const due = this.#catalogue.kpis.filter(
+      (kpi) => full || kpiInputs(kpi).some((input) => changedModels?.has(input)),
+    );
+    const next = new Map(
+      full ? [] : [...previous].filter(([, value]) => !due.some((kpi) => kpi.id === value.id)),
+    );
+    let cursor = 0;
+    const work = async (connection: DuckDBConnection): Promise<void> => {
+      while (cursor < due.length) {
+        const kpi = due[cursor++] as KpiDefinition;
+        const values = kpi.snapshot
+          ? await this.#snapshot(connection, kpi, windows, now)
+          : await this.#additive(connection, kpi, windows, now);
+        for (const value of values) next.set(value.key, value);
+      }
+    };
+    await Promise.all(this.#connections.map(work));
     this.#values = next;
     this.#computedAt = now;
+    if (full) this.#fullAt = now;
     const changed = [...next.values()].filter((value) => {
       const before = previous.get(value.key);
       return !before || fingerprint(before.answer) !== fingerprint(value.answer);
@@ -114,11 +133,19 @@ export class LiveKpis {
     return changed;
   }
 
-  async #query(sql: { sql: string; params: Readonly<Record<string, string>> }): Promise<Row[]> {
-    return queryRows(this.#connection, sql.sql, sql.params);
+  async #query(
+    connection: DuckDBConnection,
+    sql: { sql: string; params: Readonly<Record<string, string>> },
+  ): Promise<Row[]> {
+    return queryRows(connection, sql.sql, sql.params);
   }
 
-  async #additive(kpi: KpiDefinition, windows: LiveWindows, now: Date): Promise<LiveValue[]> {
+  async #additive(
+    connection: DuckDBConnection,
+    kpi: KpiDefinition,
+    windows: LiveWindows,
+    now: Date,
+  ): Promise<LiveValue[]> {
     const numerator = kpi.numerator;
     if (!numerator) return [];
     const overridden = (d: Dimension) => Boolean(numerator.sql_by?.[d] ?? kpi.denominator?.sql_by?.[d]);
@@ -133,6 +160,7 @@ export class LiveKpis {
       const measure = side === 'num' ? numerator : kpi.denominator;
       if (!measure) return;
       for (const row of await this.#query(
+        connection,
         compileLiveMeasure(kpi, measure, windows, dims, sql ?? measure.sql),
       )) {
         if (only && row.dim !== only) continue;
@@ -199,8 +227,13 @@ export class LiveKpis {
     return values;
   }
 
-  async #snapshot(kpi: KpiDefinition, windows: LiveWindows, now: Date): Promise<LiveValue[]> {
-    const rows = await this.#query(compileLiveSnapshot(kpi, now));
+  async #snapshot(
+    connection: DuckDBConnection,
+    kpi: KpiDefinition,
+    windows: LiveWindows,
+    now: Date,
+  ): Promise<LiveValue[]> {
+    const rows = await this.#query(connection, compileLiveSnapshot(kpi, now));
     const total = rows.find((row) => row.dim === '') ?? {};
     const inputs = kpiInputs(kpi);
     const newest =

@@ -21,6 +21,8 @@ export interface Warehouse {
   readonly writer: DuckDBConnection;
   readonly modeller: DuckDBConnection;
   readonly reader: DuckDBConnection;
+  /** Another connection on the same file (closed with the warehouse). */
+  connect(): Promise<DuckDBConnection>;
   close(): Promise<void>;
 }
 
@@ -37,16 +39,22 @@ export async function openWarehouse(options: WarehouseOptions): Promise<Warehous
   await migrate(writer);
   const modeller = await instance.connect();
   const reader = await instance.connect();
+  const extra: DuckDBConnection[] = [];
   let closed = false;
   return {
     path: options.path,
     writer,
     modeller,
     reader,
+    async connect() {
+      const connection = await instance.connect();
+      extra.push(connection);
+      return connection;
+    },
     async close() {
       if (closed) return;
       closed = true;
-      for (const connection of [reader, modeller, writer]) connection.closeSync();
+      for (const connection of [...extra, reader, modeller, writer]) connection.closeSync();
       instance.closeSync();
     },
   };
