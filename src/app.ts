@@ -6,6 +6,7 @@ import { loadModels, ModelRunner, type RunResult } from './models/index.js';
 import { createMetrics, type PulseMetrics } from './observability/index.js';
 import { FreshnessTracker, RefreshLoop } from './orchestrator/index.js';
 import { createTokeniser } from './privacy/index.js';
+import { demoStoredKey, generateKey, KeyRing, type Role, type StoredKey } from './security/index.js';
 import { buildApp } from './serve/index.js';
 import type { Deliver, DeliverBody, DeliveryReceipt } from './sources/index.js';
 import {
@@ -13,6 +14,9 @@ import {
   createIngestor,
   openWarehouse,
   PreparePool,
+  insertApiKey,
+  loadApiKeys,
+  revokeApiKey,
   type Warehouse,
 } from './warehouse/index.js';
 
@@ -30,6 +34,10 @@ export interface PulseOptions {
   readonly logLevel?: string;
   /** Worker threads that parse, validate and tokenise HTTP bodies (0: in the main thread). */
   readonly ingestWorkers?: number;
+  /** API keys from the config file, besides those stored in the warehouse. */
+  readonly apiKeys?: readonly StoredKey[];
+  /** Demo mode: the printed demo key (all roles) is accepted too. */
+  readonly demo?: boolean;
   /** Events that may wait for a commit before ingest answers 503 (backpressure). */
   readonly maxQueuedEvents?: number;
   /** The clock the KPI windows use (tests pin it). */
@@ -175,7 +183,24 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
   const { warehouse, writer, deliver, runner, loop, snapshot, live, metrics } = pipeline;
   // Bring the models up to date with whatever the file already holds before serving.
   await loop.refresh();
+  const configured = [...(options.apiKeys ?? []), ...(options.demo ? [demoStoredKey()] : [])];
+  const ring = new KeyRing([...configured, ...(await loadApiKeys(warehouse.reader))]);
+  const keys = {
+    ring,
+    async create(name: string, roles: readonly Role[], expiresAt: Date | null) {
+      const { key, stored } = generateKey(name, roles, expiresAt);
+      await insertApiKey(warehouse.writer, stored);
+      ring.set(stored);
+      return key;
+    },
+    async revoke(id: string) {
+      const revoked = await revokeApiKey(warehouse.writer, id);
+      if (revoked) ring.replace([...configured, ...(await loadApiKeys(warehouse.reader))]);
+      return revoked;
+    },
+  };
   const app = await buildApp({
+    keys,
     deliverBody: pipeline.deliverBody,
     overloaded: () => writer.queuedEvents >= (options.maxQueuedEvents ?? 200_000),
     snapshot,

@@ -13,6 +13,8 @@ export const ERRORS = {
     status: 422,
     message: 'Every event failed its contract and was quarantined',
   },
+  PULSE_ERR_UNAUTHENTICATED: { status: 401, message: 'An API key is required: Authorization: Bearer <key>' },
+  PULSE_ERR_FORBIDDEN: { status: 403, message: 'This key may not do that' },
   PULSE_ERR_INVALID_PARAMETER: { status: 400, message: 'A query parameter is invalid' },
   PULSE_ERR_UNKNOWN_KPI: { status: 404, message: 'No such KPI' },
   PULSE_ERR_NOT_FOUND: { status: 404, message: 'Not found' },

@@ -1,6 +1,7 @@
 import { PulseError } from '../errors.js';
 import { BACKFILL_USAGE, runBackfill } from './commands/backfill.js';
 import { runGenerate } from './commands/generate.js';
+import { KEYS_USAGE, runKeys } from './commands/keys.js';
 import { INGEST_USAGE, runIngest } from './commands/ingest.js';
 import { RUN_USAGE, runModels } from './commands/run.js';
 import { START_USAGE, runStart } from './commands/start.js';
@@ -16,6 +17,7 @@ Commands:
   ${INGEST_USAGE.replaceAll('\n', '\n  ')}
   ${RUN_USAGE.replaceAll('\n', '\n  ')}
   ${BACKFILL_USAGE.replaceAll('\n', '\n  ')}
+  ${KEYS_USAGE.replaceAll('\n', '\n  ')}
 
 Configuration: pulse.config.yaml (or --config FILE), overridden by PULSE_TOKEN_KEY, PULSE_DB,
 PULSE_PORT, PULSE_HOST, PULSE_TIME_ZONE, PULSE_LOG_LEVEL.`;
@@ -26,6 +28,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   ingest: runIngest,
   run: runModels,
   backfill: runBackfill,
+  keys: runKeys,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -3,6 +3,7 @@ import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { PulseError } from '../errors.js';
 import { DEMO_TOKEN_KEY, MIN_TOKEN_KEY_LENGTH } from '../privacy/index.js';
+import type { Role, StoredKey } from '../security/index.js';
 
 /** Everything Pulse can be told, after defaults, the config file, the environment and flags. */
 export interface PulseConfig {
@@ -24,6 +25,8 @@ export interface PulseConfig {
     readonly seed: number;
   };
   readonly logLevel: string;
+  /** API keys given in the config file (hashes only). */
+  readonly apiKeys: readonly StoredKey[];
 }
 
 /** The file format (snake_case, every key optional). */
@@ -76,6 +79,35 @@ const fileSchema = {
       },
     },
     log_level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    auth: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        keys: {
+          type: 'array',
+          maxItems: 1000,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['id', 'name', 'sha256', 'roles'],
+            properties: {
+              id: { type: 'string', pattern: '^[a-z0-9]{4,32}$' },
+              name: { type: 'string', minLength: 1, maxLength: 128 },
+              sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+              roles: {
+                type: 'array',
+                minItems: 1,
+                items: { type: 'string', pattern: '^(ingest|read|admin|seller:[A-Za-z0-9_-]{1,64})$' },
+              },
+              expires_at: {
+                type: 'string',
+                pattern: '^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d(:\\d\\d(\\.\\d+)?)?(Z|[+-]\\d\\d:\\d\\d)$',
+              },
+            },
+          },
+        },
+      },
+    },
   },
 } as const;
 
@@ -158,6 +190,14 @@ export function loadConfig(
       seed: file.demo?.seed ?? 42,
     },
     logLevel: env.PULSE_LOG_LEVEL ?? file.log_level ?? 'info',
+    apiKeys: (file.auth?.keys ?? []).map((key) => ({
+      id: key.id,
+      name: key.name,
+      sha256: key.sha256,
+      roles: key.roles as Role[],
+      expiresAt: key.expires_at ? new Date(key.expires_at) : null,
+      revoked: false,
+    })),
   };
 }
 
@@ -169,6 +209,7 @@ interface ConfigFile {
   refresh?: { debounce_ms?: number };
   demo?: { history_days?: number; history_scale?: number; orders_per_day?: number; seed?: number };
   log_level?: string;
+  auth?: { keys?: { id: string; name: string; sha256: string; roles: string[]; expires_at?: string }[] };
 }
 
 function readConfigFile(path: string | undefined, problems: string[]): ConfigFile {

@@ -14,6 +14,8 @@ export interface MeasureQuery {
   readonly by?: Dimension | undefined;
   readonly series?: SeriesGrain | undefined;
   readonly timeZone: string;
+  /** Only the rows of this marketplace seller (a seller's key sees nothing else). */
+  readonly seller?: string | undefined;
 }
 
 const REF = /\{\{\s*ref\(\s*'([a-z0-9_]+)'\s*\)\s*\}\}/g;
@@ -69,7 +71,7 @@ function measureSelect(kpi: KpiDefinition, measure: Measure, query: MeasureQuery
          epoch_ms(max(ts)) AS as_of,
          epoch_ms(max(_ingested_at)) AS newest_ingest
   FROM (${expandMeasureSql(kpi, sql)}) AS rows_
-  WHERE ts >= $from::TIMESTAMPTZ AND ts < $to::TIMESTAMPTZ
+  WHERE ts >= $from::TIMESTAMPTZ AND ts < $to::TIMESTAMPTZ${query.seller !== undefined ? ' AND seller = $seller' : ''}
   ${grouped ? 'GROUP BY 1' : ''}
 )`;
 }
@@ -90,6 +92,7 @@ export function compileMeasureQuery(kpi: KpiDefinition, query: MeasureQuery): Co
     to: query.window.to.toISOString(),
   };
   if (query.series === 'day') params.tz = query.timeZone;
+  if (query.seller !== undefined) params.seller = query.seller;
   if (!kpi.denominator) {
     return {
       sql: `WITH ${numerator}

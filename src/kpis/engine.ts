@@ -34,6 +34,8 @@ export interface KpiRequest {
   readonly to?: string | undefined;
   readonly by?: string | undefined;
   readonly series?: string | undefined;
+  /** Confines the answer to one marketplace seller's rows. */
+  readonly seller?: string | undefined;
 }
 
 const MAX_SERIES_POINTS = 10_000;
@@ -76,13 +78,18 @@ export class KpiEngine {
 
   async computeAll(request: KpiRequest = {}): Promise<KpiAnswer[]> {
     const answers: KpiAnswer[] = [];
-    for (const kpi of this.catalogue.kpis)
+    for (const kpi of this.catalogue.kpis) {
+      if (request.seller !== undefined && !kpi.dimensions.includes('seller')) continue;
       answers.push(await this.compute(kpi.id, { ...request, by: undefined, series: undefined }));
+    }
     return answers;
   }
 
   async compute(id: string, request: KpiRequest = {}): Promise<KpiAnswer> {
     const kpi = this.definition(id);
+    if (request.seller !== undefined && !kpi.dimensions.includes('seller')) {
+      throw new PulseError('PULSE_ERR_FORBIDDEN', `${kpi.id} is not available per seller`, { field: 'id' });
+    }
     const now = this.#now();
     const window = this.#window(request, now);
     const by = parseBy(kpi, request.by);
@@ -93,7 +100,7 @@ export class KpiEngine {
       });
     return kpi.snapshot
       ? this.#snapshot(kpi, window, by, series, now)
-      : this.#additive(kpi, window, by, series, now);
+      : this.#additive(kpi, window, by, series, now, request.seller);
   }
 
   async #additive(
@@ -102,9 +109,10 @@ export class KpiEngine {
     by: Dimension | undefined,
     series: SeriesGrain | undefined,
     now: Date,
+    seller?: string,
   ): Promise<KpiAnswer> {
     const run = async (b?: Dimension, s?: SeriesGrain): Promise<Row[]> => {
-      const query = compileMeasureQuery(kpi, { window, by: b, series: s, timeZone: this.#timeZone });
+      const query = compileMeasureQuery(kpi, { window, by: b, series: s, timeZone: this.#timeZone, seller });
       return queryRows(this.#connection, query.sql, query.params);
     };
     const totalRow = (await run())[0] ?? {};

@@ -52,5 +52,7 @@ export class KpiSnapshot {
 }
 
 function key(request: KpiRequest): string {
-  return [request.window, request.from, request.to, request.by, request.series].map((v) => v ?? '').join('|');
+  return [request.window, request.from, request.to, request.by, request.series, request.seller]
+    .map((v) => v ?? '')
+    .join('|');
 }

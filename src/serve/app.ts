@@ -4,7 +4,9 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { KpiSnapshot, LiveKpis } from '../kpis/index.js';
 import type { PulseMetrics } from '../observability/index.js';
 import { eventsRoute, type DeliverBody } from '../sources/index.js';
+import { authPlugin } from './auth.js';
 import { handleError } from './errors.js';
+import { keyRoutes, type KeyAdmin } from './key-routes.js';
 import { kpiRoutes } from './kpi-routes.js';
 import { streamRoutes } from './stream-routes.js';
 
@@ -13,6 +15,8 @@ export interface ServeOptions {
   readonly overloaded: () => boolean;
   readonly snapshot: KpiSnapshot;
   readonly live: LiveKpis;
+  /** The accepted API keys and how to add or revoke one. */
+  readonly keys: KeyAdmin;
   readonly metrics: PulseMetrics;
   /** Events waiting for a commit (exported as a gauge). */
   readonly queuedEvents: () => number;
@@ -53,6 +57,8 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(authPlugin, { keys: options.keys.ring });
+  await app.register(keyRoutes, { admin: options.keys });
   await app.register(eventsRoute, {
     deliverBody: options.deliverBody,
     overloaded: options.overloaded,
@@ -60,7 +66,12 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
   });
   await app.register(kpiRoutes, { snapshot: options.snapshot, live: options.live });
   const kpiIds = options.snapshot.engine.catalogue.kpis.map((kpi) => kpi.id);
-  await app.register(streamRoutes, { live: options.live, kpiIds, metrics: options.metrics });
+  await app.register(streamRoutes, {
+    live: options.live,
+    snapshot: options.snapshot,
+    kpiIds,
+    metrics: options.metrics,
+  });
   app.get(
     '/metrics',
     { schema: { summary: 'Prometheus metrics', tags: ['health'] } },

@@ -30,6 +30,8 @@ export const kpiRoutes: FastifyPluginAsync<KpiRoutesOptions> = async (app, { sna
     },
     async (request) => {
       const query = request.query as { window?: string; from?: string; to?: string };
+      const seller = request.principal?.sellerId ?? undefined;
+      if (seller !== undefined) return { kpis: await snapshot.all({ ...query, seller }) };
       // Named windows come from the live values in memory; explicit ranges are computed.
       if (query.from === undefined && query.to === undefined) {
         const answers = live.all((query.window ?? 'today') as NamedWindow);
@@ -59,6 +61,8 @@ export const kpiRoutes: FastifyPluginAsync<KpiRoutesOptions> = async (app, { sna
     async (request) => {
       const { id } = request.params as { id: string };
       const query = request.query as Record<string, string | undefined>;
+      const seller = request.principal?.sellerId ?? undefined;
+      if (seller !== undefined) return snapshot.one(id, { ...query, seller });
       if (query.from === undefined && query.to === undefined && query.series === undefined) {
         const answer = live.get(
           id,

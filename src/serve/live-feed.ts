@@ -3,7 +3,7 @@ import {
   DIMENSIONS,
   NAMED_WINDOWS,
   type Dimension,
-  type LiveKpis,
+  type LiveListener,
   type LiveValue,
   type NamedWindow,
 } from '../kpis/index.js';
@@ -68,6 +68,12 @@ export function matches(filter: FeedFilter, value: LiveValue): boolean {
   );
 }
 
+/** Where a feed's values come from: the shared live snapshot, or a seller's scoped view of it. */
+export interface LiveSource {
+  subscribe(listener: LiveListener): () => void;
+  values(): Iterable<LiveValue>;
+}
+
 /** A transport a feed writes to: SSE response or WebSocket. `write` returns false when it is backed up. */
 export interface FeedSink {
   write(value: LiveValue, lagMs: number | null): boolean;
@@ -82,7 +88,7 @@ export interface FeedSink {
  * buffer is bounded by the number of values it follows.
  */
 export function openFeed(
-  live: LiveKpis,
+  live: LiveSource,
   filter: FeedFilter,
   sink: FeedSink,
   now: () => Date = () => new Date(),

@@ -1,12 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify';
 import websocket from '@fastify/websocket';
-import type { LiveKpis } from '../kpis/index.js';
+import type { KpiSnapshot, LiveKpis } from '../kpis/index.js';
 import type { PulseMetrics } from '../observability/index.js';
-import { openFeed, parseFeedFilter } from './live-feed.js';
+import { openFeed, parseFeedFilter, type LiveSource } from './live-feed.js';
 import { livePayload } from './live-payload.js';
+import { sellerLiveSource } from './seller-feed.js';
 
 export interface StreamRoutesOptions {
   readonly live: LiveKpis;
+  readonly snapshot: KpiSnapshot;
   readonly kpiIds: readonly string[];
   readonly metrics: PulseMetrics;
   readonly heartbeatMs?: number;
@@ -22,13 +24,17 @@ const feedQuery = {
     kpi: { type: 'string', description: 'Comma-separated KPI ids (default: all)' },
     window: { type: 'string', description: 'today (default), 1h or 24h' },
     by: { type: 'string', description: 'A dimension: push its breakdown instead of the total' },
+    access_token: {
+      type: 'string',
+      description: 'The API key, for clients that cannot set headers (EventSource, browsers)',
+    },
   },
 } as const;
 
 /** `GET /v1/stream` (Server-Sent Events) and `/v1/ws` (WebSocket): every KPI change, as it happens. */
 export const streamRoutes: FastifyPluginAsync<StreamRoutesOptions> = async (
   app,
-  { live, kpiIds, metrics, heartbeatMs = 15_000 },
+  { live, snapshot, kpiIds, metrics, heartbeatMs = 15_000 },
 ) => {
   await app.register(websocket, { options: { maxPayload: 4096 } });
 
@@ -37,6 +43,8 @@ export const streamRoutes: FastifyPluginAsync<StreamRoutesOptions> = async (
     { schema: { summary: 'KPI changes as Server-Sent Events', tags: ['stream'], querystring: feedQuery } },
     (request, reply) => {
       const filter = parseFeedFilter(request.query as Record<string, unknown>, kpiIds);
+      const sellerId = request.principal?.sellerId ?? null;
+      const source: LiveSource = sellerId ? sellerLiveSource(live, snapshot, sellerId, filter) : live;
       reply.hijack();
       const response = reply.raw;
       response.writeHead(200, {
@@ -48,7 +56,7 @@ export const streamRoutes: FastifyPluginAsync<StreamRoutesOptions> = async (
       response.write(': pulse live feed\n\n');
       const heartbeat = setInterval(() => response.write(': heartbeat\n\n'), heartbeatMs);
       metrics.subscribers.inc({ transport: 'sse' });
-      openFeed(live, filter, {
+      openFeed(source, filter, {
         write: (value, lag) =>
           response.write(
             `event: kpi\nid: ${value.key}\ndata: ${JSON.stringify(livePayload(value, lag))}\n\n`,
@@ -85,9 +93,11 @@ export const streamRoutes: FastifyPluginAsync<StreamRoutesOptions> = async (
         return;
       }
       socket.on('message', () => undefined); // the feed is one-way; client messages are ignored
+      const sellerId = request.principal?.sellerId ?? null;
+      const source: LiveSource = sellerId ? sellerLiveSource(live, snapshot, sellerId, filter) : live;
       metrics.subscribers.inc({ transport: 'websocket' });
       socket.once('close', () => metrics.subscribers.dec({ transport: 'websocket' }));
-      openFeed(live, filter, {
+      openFeed(source, filter, {
         write: (value, lag) => {
           socket.send(JSON.stringify({ type: 'kpi', ...livePayload(value, lag) }));
           return socket.bufferedAmount < WS_HIGH_WATER_BYTES;

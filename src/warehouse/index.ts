@@ -16,3 +16,4 @@ export type { PreparedBatch } from './prepare.js';
 export type { IngestResult, QuarantinedEvent, RawItem } from './ingest.js';
 export { queryRows } from './query.js';
 export type { Row } from './query.js';
+export { insertApiKey, loadApiKeys, revokeApiKey } from './api-keys.js';

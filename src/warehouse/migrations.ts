@@ -68,6 +68,19 @@ const MIGRATIONS: readonly { id: number; sql: string }[] = [
       DROP TABLE bronze_events;
       ALTER TABLE bronze_events_v2 RENAME TO bronze_events;`,
   },
+  {
+    id: 3,
+    sql: `
+      CREATE TABLE pulse_api_keys (
+        key_id      VARCHAR PRIMARY KEY,
+        name        VARCHAR NOT NULL,
+        secret_sha256 VARCHAR NOT NULL,
+        roles       VARCHAR[] NOT NULL,
+        created_at  TIMESTAMPTZ NOT NULL,
+        expires_at  TIMESTAMPTZ,
+        revoked_at  TIMESTAMPTZ
+      );`,
+  },
 ];
 
 export async function migrate(connection: DuckDBConnection): Promise<void> {

@@ -26,7 +26,7 @@ describe('the fixture posted in small concurrent shuffled batches', () => {
     for (const kpi of loadCatalogue().kpis) {
       for (const by of ['', ...kpi.dimensions.map((d) => `&by=${d}`)]) {
         const { lag_ms: _lag, ...answer } = (await (
-          await fetch(`${pulse.url}/v1/kpis/${kpi.id}?${window}${by}`)
+          await pulse.fetch(`${pulse.url}/v1/kpis/${kpi.id}?${window}${by}`)
         ).json()) as Record<string, unknown>;
         out[`${kpi.id}${by}`] = answer;
       }
@@ -78,7 +78,7 @@ describe('the fixture posted in small concurrent shuffled batches', () => {
 
   it('serves the hand-computed values', async () => {
     const get = async (id: string) =>
-      (await (await fetch(`${pulse.url}/v1/kpis/${id}?${window}`)).json()) as Record<string, unknown>;
+      (await (await pulse.fetch(`${pulse.url}/v1/kpis/${id}?${window}`)).json()) as Record<string, unknown>;
     assert.equal((await get('net_revenue')).value, '901.87');
     assert.deepEqual(
       [(await get('conversion_rate')).numerator, (await get('conversion_rate')).denominator],

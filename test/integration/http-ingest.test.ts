@@ -121,7 +121,7 @@ describe('POST /v1/events', () => {
     const first = await pulse.post(batch, BATCH);
     assert.deepEqual([first.body.accepted, first.body.duplicates], [2, 0]);
     await pulse.refresh();
-    const kpiBefore = (await (await fetch(`${pulse.url}/v1/kpis/net_revenue?${WINDOW}`)).json()) as {
+    const kpiBefore = (await (await pulse.fetch(`${pulse.url}/v1/kpis/net_revenue?${WINDOW}`)).json()) as {
       value: string;
     };
     // Orders accepted so far in this file, each line net = 2 × unit_price − 2 (tax): MIX-1 198.00,
@@ -131,7 +131,7 @@ describe('POST /v1/events', () => {
     assert.equal(second.status, 200);
     assert.deepEqual([second.body.accepted, second.body.duplicates, second.body.quarantined], [0, 2, 0]);
     await pulse.refresh();
-    const kpiAfter = (await (await fetch(`${pulse.url}/v1/kpis/net_revenue?${WINDOW}`)).json()) as {
+    const kpiAfter = (await (await pulse.fetch(`${pulse.url}/v1/kpis/net_revenue?${WINDOW}`)).json()) as {
       value: string;
     };
     assert.equal(kpiAfter.value, kpiBefore.value);
@@ -166,20 +166,22 @@ describe('POST /v1/events', () => {
   });
 
   it('answers an unknown KPI with 404 and a bad window with 400 naming the parameter', async () => {
-    const unknown = await fetch(`${pulse.url}/v1/kpis/gross_margin`);
+    const unknown = await pulse.fetch(`${pulse.url}/v1/kpis/gross_margin`);
     assert.equal(unknown.status, 404);
     assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'PULSE_ERR_UNKNOWN_KPI');
-    const badFrom = await fetch(`${pulse.url}/v1/kpis/net_revenue?from=yesterday&to=2026-03-11T00:00:00Z`);
+    const badFrom = await pulse.fetch(
+      `${pulse.url}/v1/kpis/net_revenue?from=yesterday&to=2026-03-11T00:00:00Z`,
+    );
     assert.equal(badFrom.status, 400);
     assert.equal(((await badFrom.json()) as { error: { field: string } }).error.field, 'from');
-    const badWindow = await fetch(`${pulse.url}/v1/kpis/net_revenue?window=week`);
+    const badWindow = await pulse.fetch(`${pulse.url}/v1/kpis/net_revenue?window=week`);
     assert.equal(badWindow.status, 400);
-    const unknownParam = await fetch(`${pulse.url}/v1/kpis?colour=red`);
+    const unknownParam = await pulse.fetch(`${pulse.url}/v1/kpis?colour=red`);
     assert.equal(unknownParam.status, 400);
   });
 
   it('serves every KPI, the OpenAPI document and health', async () => {
-    const all = (await (await fetch(`${pulse.url}/v1/kpis?${WINDOW}`)).json()) as {
+    const all = (await (await pulse.fetch(`${pulse.url}/v1/kpis?${WINDOW}`)).json()) as {
       kpis: { id: string; unit: string; definition_version: number }[];
     };
     assert.deepEqual(
@@ -187,12 +189,12 @@ describe('POST /v1/events', () => {
       ['net_revenue', 'conversion_rate', 'fulfilment_sla', 'return_rate', 'csat_index', 'inventory_risk'],
     );
     assert.ok(all.kpis.every((kpi) => kpi.definition_version === 1 && kpi.unit.length > 0));
-    const openapi = (await (await fetch(`${pulse.url}/docs/json`)).json()) as {
+    const openapi = (await (await pulse.fetch(`${pulse.url}/docs/json`)).json()) as {
       paths: Record<string, unknown>;
     };
     assert.ok(openapi.paths['/v1/events']);
     assert.ok(openapi.paths['/v1/kpis/{id}']);
-    assert.equal((await fetch(`${pulse.url}/healthz`)).status, 200);
-    assert.equal((await fetch(`${pulse.url}/readyz`)).status, 200);
+    assert.equal((await pulse.fetch(`${pulse.url}/healthz`)).status, 200);
+    assert.equal((await pulse.fetch(`${pulse.url}/readyz`)).status, 200);
   });
 });

@@ -64,7 +64,7 @@ describe('incremental refresh agrees with the full rebuild', () => {
     const window = `from=${WINDOW_FROM.toISOString()}&to=${TO.toISOString()}`;
     for (const kpi of loadCatalogue().kpis) {
       for (const extra of ['', ...kpi.dimensions.map((d) => `&by=${d}`), '&series=hour']) {
-        const response = await fetch(`${pulse.url}/v1/kpis/${kpi.id}?${window}${extra}`);
+        const response = await pulse.fetch(`${pulse.url}/v1/kpis/${kpi.id}?${window}${extra}`);
         assert.equal(response.status, 200, `${kpi.id}${extra}`);
         const { lag_ms: _lag, ...answer } = (await response.json()) as Record<string, unknown>;
         out[`${kpi.id}${extra}`] = answer;

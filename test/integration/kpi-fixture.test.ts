@@ -137,6 +137,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { startPulse } from '../../src/app.js';
+import { generateKey } from '../../src/security/index.js';
+
+// Every route but the docs and health needs a key: this test holds one with every role.
+const { key: API_KEY, stored: API_KEY_STORED } = generateKey('fixture test', ['admin']);
+const AUTH = { authorization: `Bearer ${API_KEY}` };
 import {
   INVALID_EVENT_ID,
   INVALID_INDEX_IN_REQUEST_3,
@@ -198,7 +203,7 @@ describe('KPIs of the hand-computed fixture', () => {
   async function post(contentType: string, body: string): Promise<{ status: number; body: PostAnswer }> {
     const res = await fetch(`${url}/v1/events`, {
       method: 'POST',
-      headers: { 'content-type': contentType },
+      headers: { 'content-type': contentType, ...AUTH },
       body,
     });
     const text = await res.text();
@@ -222,7 +227,7 @@ describe('KPIs of the hand-computed fixture', () => {
     extra: Record<string, string> = {},
   ): Promise<{ status: number; body: unknown }> {
     const qs = new URLSearchParams({ from: WINDOW.from, to: WINDOW.to, ...extra });
-    const res = await fetch(`${url}/v1/kpis/${id}?${qs.toString()}`);
+    const res = await fetch(`${url}/v1/kpis/${id}?${qs.toString()}`, { headers: AUTH });
     const text = await res.text();
     let body: unknown;
     try {
@@ -283,6 +288,7 @@ describe('KPIs of the hand-computed fixture', () => {
 
     dir = await mkdtemp(join(tmpdir(), 'pulse-kpi-fixture-'));
     pulse = await startPulse({
+      apiKeys: [API_KEY_STORED],
       dbPath: join(dir, 'fixture.duckdb'),
       port: 0,
       tokenKey: 'test-key-0123456789abcdef',

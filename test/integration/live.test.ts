@@ -10,13 +10,14 @@ const NOW = new Date('2026-03-10T12:00:00Z');
 /** Reads Server-Sent Events until `accept` returns true for one of them, or the deadline passes. */
 async function readSse(
   url: string,
+  headers: Record<string, string>,
   onOpen: () => Promise<void>,
   accept: (data: Record<string, unknown>) => boolean,
   timeoutMs = 5_000,
 ) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
-  const response = await fetch(url, { signal: controller.signal });
+  const response = await fetch(url, { signal: controller.signal, headers });
   assert.equal(response.headers.get('content-type'), 'text/event-stream; charset=utf-8');
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
@@ -100,7 +101,9 @@ describe('live KPIs', () => {
   });
 
   it('answers GET /v1/kpis from the live values, with lag', async () => {
-    const body = (await (await fetch(`${pulse.url}/v1/kpis?window=1h`)).json()) as { kpis: KpiAnswer[] };
+    const body = (await (await pulse.fetch(`${pulse.url}/v1/kpis?window=1h`)).json()) as {
+      kpis: KpiAnswer[];
+    };
     assert.equal(body.kpis.length, 6);
     const live = pulse.live.get('conversion_rate', '1h') as KpiAnswer;
     assert.deepEqual(body.kpis[1]?.value, live.value);
@@ -113,6 +116,7 @@ describe('live KPIs', () => {
     const expected = (Math.round(Number(before.value) * 100) + 299_800) / 100;
     const { match } = await readSse(
       `${pulse.url}/v1/stream?kpi=net_revenue&window=1h`,
+      pulse.auth,
       async () => {
         const answer = await pulse.post(
           JSON.stringify(
@@ -133,7 +137,9 @@ describe('live KPIs', () => {
   it('pushes over WebSocket, filtered to one KPI and breakdown', async () => {
     const socket = new WebSocket(
       `${pulse.url.replace('http', 'ws')}/v1/ws?kpi=net_revenue&window=1h&by=channel`,
+      { headers: pulse.auth },
     );
+    socket.on('error', () => undefined); // a failed handshake rejects `got` below instead
     const messages: Record<string, unknown>[] = [];
     const got = new Promise<Record<string, unknown>>((resolve, reject) => {
       const timer = setTimeout(
@@ -169,21 +175,20 @@ describe('live KPIs', () => {
         }
       });
     });
-    const message = await got;
-    socket.close();
+    const message = await got.finally(() => socket.terminate());
     assert.equal(message.type, 'kpi');
     assert.equal(message.by, 'channel');
     assert.ok(messages.every((m) => m.id === 'net_revenue'));
   });
 
   it('refuses a bad subscription with 400 naming the field', async () => {
-    const response = await fetch(`${pulse.url}/v1/stream?kpi=gross_margin`);
+    const response = await pulse.fetch(`${pulse.url}/v1/stream?kpi=gross_margin`);
     assert.equal(response.status, 400);
     assert.equal(((await response.json()) as { error: { field: string } }).error.field, 'kpi');
   });
 
   it('exports ingest-to-visible latency and the other metrics', async () => {
-    const text = await (await fetch(`${pulse.url}/metrics`)).text();
+    const text = await (await pulse.fetch(`${pulse.url}/metrics`)).text();
     const count = /pulse_ingest_to_visible_seconds_count (\d+)/.exec(text);
     assert.ok(count && Number(count[1]) > 0, 'ingest-to-visible observed');
     assert.match(text, /pulse_events_ingested_total\{source="http",outcome="accepted"\} \d+/);
@@ -201,7 +206,7 @@ describe('backpressure', () => {
       );
       const answers = await Promise.all(
         bodies.map(async (body) => {
-          const response = await fetch(`${pulse.url}/v1/events`, {
+          const response = await pulse.fetch(`${pulse.url}/v1/events`, {
             method: 'POST',
             headers: { 'content-type': 'application/cloudevents-batch+json' },
             body,

@@ -25,7 +25,9 @@ describe('restart on the same DuckDB file', () => {
       // The models caught up at start: every order is in gold, Σ net = Σ (2 × (10 + i) − 2) for i < 30.
       const expected = Array.from({ length: 30 }, (_, i) => 2 * (10 + i) - 2).reduce((a, b) => a + b, 0);
       const kpi = (await (
-        await fetch(`${second.url}/v1/kpis/net_revenue?from=2026-03-10T00:00:00Z&to=2026-03-11T00:00:00Z`)
+        await second.fetch(
+          `${second.url}/v1/kpis/net_revenue?from=2026-03-10T00:00:00Z&to=2026-03-11T00:00:00Z`,
+        )
       ).json()) as { value: string };
       assert.equal(kpi.value, `${expected}.00`);
       const again = await second.post(

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPulse, type PulseOptions, type RunningPulse } from '../../src/app.js';
+import { generateKey, type Role } from '../../src/security/index.js';
 import { queryRows, type Row } from '../../src/warehouse/index.js';
 
 export const TEST_TOKEN_KEY = 'test-key-0123456789abcdef';
@@ -9,6 +10,14 @@ export const TEST_TOKEN_KEY = 'test-key-0123456789abcdef';
 export interface TestPulse extends RunningPulse {
   readonly dir: string;
   readonly dbPath: string;
+  /** An API key with every role (admin). */
+  readonly key: string;
+  /** Authorization headers for `key`. */
+  readonly auth: Record<string, string>;
+  /** fetch with the admin key. */
+  fetch(url: string, init?: RequestInit): Promise<Response>;
+  /** A new key with these roles, accepted by this Pulse. */
+  keyFor(...roles: Role[]): Promise<string>;
   sql(text: string): Promise<Row[]>;
   post(body: string, contentType: string): Promise<{ status: number; body: Record<string, unknown> }>;
   /** Stops the server and removes its folder. */
@@ -21,19 +30,37 @@ export async function startTestPulse(
 ): Promise<TestPulse> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'pulse-test-'));
   const dbPath = join(dir, 'pulse.duckdb');
+  const admin = generateKey('test admin', ['admin']);
   const pulse = await startPulse({
     dbPath,
     tokenKey: TEST_TOKEN_KEY,
     port: 0,
     timeZone: 'Europe/Paris',
+    apiKeys: [admin.stored],
     ...options,
   });
+  const auth = { authorization: `Bearer ${admin.key}` };
+  const authedFetch = (url: string, init: RequestInit = {}) =>
+    fetch(url, { ...init, headers: { ...auth, ...(init.headers as Record<string, string> | undefined) } });
   return Object.assign(Object.create(null) as object, pulse, {
     dir,
     dbPath,
+    key: admin.key,
+    auth,
+    fetch: authedFetch,
+    async keyFor(...roles: Role[]) {
+      const response = await authedFetch(`${pulse.url}/v1/keys`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `test ${roles.join(' ')}`, roles }),
+      });
+      if (response.status !== 201)
+        throw new Error(`key creation failed: ${response.status} ${await response.text()}`);
+      return ((await response.json()) as { key: string }).key;
+    },
     sql: (text: string) => queryRows(pulse.warehouse.reader, text),
     async post(body: string, contentType: string) {
-      const response = await fetch(`${pulse.url}/v1/events`, {
+      const response = await authedFetch(`${pulse.url}/v1/events`, {
         method: 'POST',
         headers: { 'content-type': contentType },
         body,

@@ -2,6 +2,7 @@ import { startPulse, type RunningPulse } from '../../app.js';
 import { loadConfig, type PulseConfig } from '../../config/index.js';
 import { generateEvents, startLiveTraffic } from '../../generator/index.js';
 import type { CloudEvent } from '../../contracts/index.js';
+import { DEMO_API_KEY } from '../../security/index.js';
 import { parseFlags, portFlag } from '../args.js';
 
 export const START_USAGE = `pulse start [--demo] [--db FILE] [--port N] [--host H] [--config FILE]
@@ -37,6 +38,8 @@ export async function runStart(argv: string[]): Promise<number> {
     memoryLimit: config.warehouse.memoryLimit,
     threads: config.warehouse.threads,
     logLevel: config.logLevel,
+    apiKeys: config.apiKeys,
+    demo: config.demo.enabled,
   });
   const url = pulse.url.replace('127.0.0.1', 'localhost');
   process.stderr.write(
@@ -46,6 +49,9 @@ export async function runStart(argv: string[]): Promise<number> {
   if (config.demo.enabled) {
     process.stderr.write(
       'Demo mode: the built-in demo token key is in use. Never use --demo with real data.\n',
+    );
+    process.stderr.write(
+      `Demo API key (every role): ${DEMO_API_KEY}\n  curl -H 'Authorization: Bearer ${DEMO_API_KEY}' ${url}/v1/kpis\n`,
     );
     await backfillHistory(pulse, config);
     const live = startLiveTraffic({
