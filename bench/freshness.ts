@@ -1,0 +1,208 @@
+import { BENCH_AUTH } from './pulse-process.js';
+/**
+ * POST-to-KPI latency: under a background load at the thesis rate (50,000 events a minute from the
+ * generator, NDJSON batches every 100 ms), the time from the 200 answer to the POST of one marker
+ * order to the moment `GET /v1/kpis/net_revenue?window=1h` includes it. The marker's net amount is
+ * unique and large (100,000.00 EUR + i), so the value must rise by at least that much (integer cents).
+ *
+ * Reference, measured in the same runs: the round trip of that GET (the resolution of this
+ * measurement). Design target: KPIs within a second; the thesis refreshes every 2 minutes.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Random } from '../src/generator/index.js';
+import { backgroundSimulator, startBackgroundLoad } from './background-load.js';
+import { KPI_PATH, POLL_MS, pollForValue, readValueCents, type WaitForValue } from './kpi-watch.js';
+import { repeatRuns } from './repeat.js';
+import { cpuMeter, startPulseProcess, type ServerStats } from './pulse-process.js';
+import { busyNotes, cpuText, serverNotes, type BenchmarkResult } from './report.js';
+import {
+  formatMiB,
+  formatMs,
+  formatNumber,
+  formatPercent,
+  formatRate,
+  mergeCounts,
+  percentile,
+} from './stats.js';
+
+export interface FreshnessOptions {
+  readonly runs: number;
+  readonly markers: number;
+  readonly log: (line: string) => void;
+}
+
+const BACKGROUND_PER_SECOND = 50_000 / 60;
+const BACKGROUND_TICK_MS = 100;
+const WARMUP_MS = 3_000;
+const MARKER_TIMEOUT_MS = 30_000;
+const SEED = 7;
+
+export interface FreshnessRun {
+  latenciesMs: number[];
+  getRoundTripP50Ms: number;
+  /** Markers never seen (timeout or a failed GET), with the first reason. */
+  missed: number;
+  missedReason?: string;
+  decreases: number;
+  backgroundPerSecond: number;
+  backgroundNonOk: Readonly<Record<string, number>>;
+  /** CPU use while the markers ran, % of one core: the server, the bench process, other processes. */
+  cpuPercent: { server: number; bench: number; others: number };
+  server: ServerStats;
+}
+
+/** A valid order.placed in EUR, placed now, with one line whose net is exactly `amountCents`. */
+function markerEvent(tag: string, i: number, amountCents: number): Record<string, unknown> {
+  const now = new Date();
+  const line = { line_no: 1, sku: 'SKU-BENCH', quantity: 1, unit_price: (amountCents / 100).toFixed(2) };
+  return {
+    specversion: '1.0',
+    id: `bench-marker-${tag}-${i}`,
+    source: '/bench/freshness',
+    type: 'order.placed',
+    time: now.toISOString(),
+    data: {
+      order_id: `BENCH-${tag}-${i}`,
+      placed_at: now.toISOString(),
+      customer_id: 'C-BENCH',
+      channel: 'web',
+      brand: 'aurora',
+      country: 'FR',
+      currency: 'EUR',
+      promised_delivery_at: new Date(now.getTime() + 3 * 86_400_000).toISOString(),
+      lines: [{ ...line, discount: 0, tax: 0 }],
+    },
+  };
+}
+
+async function postMarker(baseUrl: string, event: Record<string, unknown>): Promise<void> {
+  const response = await fetch(`${baseUrl}/v1/events`, {
+    method: 'POST',
+    headers: { ...BENCH_AUTH, 'content-type': 'application/cloudevents+json' },
+    body: JSON.stringify(event),
+  });
+  const text = await response.text();
+  if (response.status !== 200 || (JSON.parse(text) as { accepted?: number }).accepted !== 1) {
+    throw new Error(`marker ${String(event.id)} answered ${response.status}: ${text.slice(0, 300)}`);
+  }
+}
+
+async function freshnessOnce(run: number, markers: number, wait: WaitForValue): Promise<FreshnessRun> {
+  const simulator = backgroundSimulator(SEED + run, BACKGROUND_PER_SECOND);
+  const pulse = await startPulseProcess();
+  const background = startBackgroundLoad(pulse.url, simulator, BACKGROUND_PER_SECOND, BACKGROUND_TICK_MS);
+  const gaps = new Random(SEED, run);
+  const latenciesMs: number[] = [];
+  const roundTrips: number[] = [];
+  let missed = 0;
+  let missedReason: string | undefined;
+  let decreases = 0;
+  try {
+    await sleep(WARMUP_MS);
+    const cpu = cpuMeter(pulse);
+    // Marker 0 warms the path up and is not recorded.
+    for (let i = 0; i <= markers; i++) {
+      const amountCents = (100_000 + i) * 100;
+      const before = await readValueCents(pulse.url);
+      await postMarker(pulse.url, markerEvent(String(run), i, amountCents));
+      const answered = performance.now();
+      try {
+        const sighting = await wait(pulse.url, before + amountCents, MARKER_TIMEOUT_MS);
+        if (i > 0) {
+          latenciesMs.push(sighting.seenAt - answered);
+          roundTrips.push(...sighting.roundTrips);
+          decreases += sighting.decreases;
+        }
+      } catch (error) {
+        missed++;
+        missedReason ??= error instanceof Error ? error.message : String(error);
+      }
+      // A random pause, so that the markers do not lock onto the phase of the background ticks.
+      await sleep(gaps.next() * BACKGROUND_TICK_MS);
+    }
+    const cpuPercent = cpu();
+    const load = await background.stop();
+    const server = await pulse.stop();
+    return {
+      latenciesMs,
+      getRoundTripP50Ms: percentile(roundTrips, 50),
+      missed,
+      missedReason,
+      decreases,
+      backgroundPerSecond: load.acknowledgedPerSecond,
+      backgroundNonOk: load.nonOk,
+      cpuPercent,
+      server,
+    };
+  } finally {
+    await background.stop();
+    await pulse.stop();
+  }
+}
+
+export async function runFreshnessBenchmark(
+  options: FreshnessOptions,
+  wait: WaitForValue = pollForValue,
+): Promise<BenchmarkResult> {
+  const once = async (i: number): Promise<FreshnessRun> => {
+    const run = await freshnessOnce(i, options.markers, wait);
+    const p = (q: number): string => formatMs(percentile(run.latenciesMs, q));
+    options.log(
+      `freshness run ${i}/${options.runs}: p50 ${p(50)}, p95 ${p(95)}, p99 ${p(99)}, max ${p(100)}, ` +
+        `GET ${formatMs(run.getRoundTripP50Ms)}, background ${formatRate(run.backgroundPerSecond)}, ` +
+        `CPU server/bench/others ${cpuText(run.cpuPercent)}, missed ${run.missed}, peak RSS ${formatMiB(run.server.peakRssBytes)}`,
+    );
+    return run;
+  };
+  const { runs, discarded } = await repeatRuns(options.runs, once, options.log);
+  const per = (q: number): number[] => runs.map((r) => percentile(r.latenciesMs, q));
+  const sum = (pick: (r: FreshnessRun) => number): number => runs.reduce((s, r) => s + pick(r), 0);
+  const nonOk = mergeCounts(runs.map((r) => r.backgroundNonOk));
+  const missedReason = runs.find((r) => r.missedReason !== undefined)?.missedReason;
+  return {
+    name: 'freshness',
+    title: 'POST-to-KPI latency',
+    method:
+      `${options.markers} marker orders per run (after one warm-up marker), each timed from its POST's 200 ` +
+      `answer until \`GET ${KPI_PATH}\` (polled every ${POLL_MS} ms) includes its net amount, under a ` +
+      `background load of ${formatNumber(BACKGROUND_PER_SECOND)} generated events/s posted every ` +
+      `${BACKGROUND_TICK_MS} ms, on a fresh DuckDB file each run. Percentiles are per run; the table gives ` +
+      `their median over the runs. Reference: the GET round trip in the same runs (the resolution of the ` +
+      `measurement); the design target is 1 s, the thesis cadence 2 min.`,
+    figures: [
+      { label: 'p50', values: per(50), format: formatMs },
+      { label: 'p95', values: per(95), format: formatMs },
+      { label: 'p99', values: per(99), format: formatMs },
+      { label: 'max', values: per(100), format: formatMs },
+      { label: 'KPI GET round trip p50', values: runs.map((r) => r.getRoundTripP50Ms), format: formatMs },
+      {
+        label: 'Background load acknowledged',
+        values: runs.map((r) => r.backgroundPerSecond),
+        format: formatRate,
+      },
+      {
+        label: 'Server CPU (100 % = 1 core)',
+        values: runs.map((r) => r.cpuPercent.server),
+        format: formatPercent,
+      },
+      { label: 'Other processes CPU', values: runs.map((r) => r.cpuPercent.others), format: formatPercent },
+      { label: 'Server peak RSS', values: runs.map((r) => r.server.peakRssBytes), format: formatMiB },
+    ],
+    notes: [
+      `Markers not seen (${MARKER_TIMEOUT_MS / 1000} s timeout or a failed GET): ${sum((r) => r.missed)}` +
+        `${missedReason ? ` (first: ${missedReason})` : ''}. Polls that read a ` +
+        `lower value than the poll before (background refunds or cancellations, which could delay a ` +
+        `sighting): ${sum((r) => r.decreases)}.`,
+      Object.keys(nonOk).length === 0
+        ? 'Background non-200 answers: none.'
+        : `Background non-200 answers (not retried): ${JSON.stringify(nonOk)}.`,
+      ...busyNotes(
+        runs.map((r) => r.cpuPercent),
+        discarded.map((r) => r.cpuPercent),
+      ),
+      ...serverNotes(runs.map((r) => r.server)),
+    ],
+    runs,
+    discarded,
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * `npm run bench`: runs each benchmark against a real Pulse started as a child process, prints a
+ * markdown table, writes the raw results to bench/results/<timestamp>.json and rewrites the generated
+ * section of BENCHMARKS.md.
+ *
+ *   node dist/bench/run.js [--runs N] [--seconds S] [--only ingest|freshness] [--concurrency C] [--markers M]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runFreshnessBenchmark } from './freshness.js';
+import { runIngestBenchmark } from './ingest.js';
+import { freezeBuild, releaseBuild, REPO_ROOT, stopAllPulseProcesses } from './pulse-process.js';
+import { othersCpuPercent } from './repeat.js';
+import { describeMachine, machineLine, renderSection, renderTable, writeBenchmarksFile } from './report.js';
+import type { BenchmarkResult } from './report.js';
+
+export interface BenchFlags {
+  readonly runs: number;
+  readonly seconds: number;
+  readonly only: string | undefined;
+  readonly concurrency: number;
+  readonly markers: number;
+}
+
+const BENCHMARKS: Record<
+  string,
+  (flags: BenchFlags, log: (line: string) => void) => Promise<BenchmarkResult>
+> = {
+  ingest: (flags, log) =>
+    runIngestBenchmark({ runs: flags.runs, seconds: flags.seconds, concurrency: flags.concurrency, log }),
+  freshness: (flags, log) => runFreshnessBenchmark({ runs: flags.runs, markers: flags.markers, log }),
+};
+
+const CAVEATS =
+  'Everything runs on one 2-core machine: the server and the load generator (the bench process) share ' +
+  'the same two cores, so the server never has both to itself and every figure is pessimistic for a ' +
+  'dedicated host; the "Load generator CPU" row shows what the client took. Requests go over loopback ' +
+  '(no network latency or bandwidth limit). Each run starts a fresh Pulse (`node bin/pulse.js start`) on a ' +
+  "fresh DuckDB file on the VM's disk, so a run never sees more data than it wrote itself; a long-lived " +
+  'warehouse with months of history, and checkpoints of a big file, will cost more. The freshness figures ' +
+  'include the 5 ms polling interval and the GET round trip. The servers run a frozen copy of the build ' +
+  'made when the bench started (commit and build hash above), and runs during which other processes used ' +
+  'more than 10 % of a core are discarded and done again. Ratios compare figures measured in the same ' +
+  'run; compare ratios, not absolute figures, across machines or days.';
+
+class UsageError extends Error {}
+
+/** The commit measured, and whether src/ had uncommitted changes (the build compiles the working tree). */
+function sourceRevision(): string {
+  try {
+    const git = (...args: string[]): string =>
+      execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+    const dirty = git('status', '--porcelain', '--', 'src', 'bin', 'package.json') !== '';
+    return `commit ${git('rev-parse', '--short', 'HEAD')}${dirty ? ' plus uncommitted changes in src/' : ''}`;
+  } catch {
+    return 'an unknown revision (no git)';
+  }
+}
+
+function positiveInteger(flag: string, value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new UsageError(`${flag} must be a positive integer, got "${value}"`);
+  return Number(value);
+}
+
+const OPTIONS = {
+  runs: { type: 'string', default: '5' },
+  seconds: { type: 'string', default: '20' },
+  only: { type: 'string' },
+  concurrency: { type: 'string', default: '4' },
+  markers: { type: 'string', default: '100' },
+} as const;
+
+/** Reads the flags (util.parseArgs, strict); throws a UsageError naming the bad flag. */
+export function parseBenchFlags(argv: string[]): BenchFlags {
+  const values = (() => {
+    try {
+      return parseArgs({ args: argv, strict: true, options: OPTIONS }).values;
+    } catch (error) {
+      throw new UsageError((error as Error).message.split('\n')[0]);
+    }
+  })();
+  const seconds = Number(values.seconds);
+  if (!/^\d+(\.\d+)?$/.test(values.seconds) || !(seconds > 0)) {
+    throw new UsageError(`--seconds must be a number of seconds > 0, got "${values.seconds}"`);
+  }
+  if (values.only !== undefined && !(values.only in BENCHMARKS)) {
+    throw new UsageError(`--only must be one of ${Object.keys(BENCHMARKS).join(', ')}, got "${values.only}"`);
+  }
+  return {
+    runs: positiveInteger('--runs', values.runs),
+    seconds,
+    only: values.only,
+    concurrency: positiveInteger('--concurrency', values.concurrency),
+    markers: positiveInteger('--markers', values.markers),
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  let flags: BenchFlags;
+  try {
+    flags = parseBenchFlags(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`bench: ${error.message}\n`);
+    return 2;
+  }
+  // First of all, before anyone can rebuild dist/ under us.
+  const revision = `${sourceRevision()} (build ${freezeBuild()})`;
+  const interrupt = (): void => {
+    void stopAllPulseProcesses().finally(() => {
+      releaseBuild();
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+
+  const machine = describeMachine();
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  log(`bench: ${machineLine(machine)}`);
+  const busy = await othersCpuPercent(1000);
+  log(`bench: before starting, other processes used ${busy.toFixed(0)} % of a core`);
+  const date = new Date();
+  const results: BenchmarkResult[] = [];
+  try {
+    for (const [name, run] of Object.entries(BENCHMARKS)) {
+      if (flags.only === undefined || flags.only === name) results.push(await run(flags, log));
+    }
+  } finally {
+    await stopAllPulseProcesses();
+    releaseBuild();
+  }
+
+  process.stdout.write(`${renderTable(results)}\n`);
+  const fileStamp = date.toISOString().replace(/[:.]/g, '-');
+  const resultsDir = join(REPO_ROOT, 'bench/results');
+  mkdirSync(resultsDir, { recursive: true });
+  const jsonPath = join(resultsDir, `${fileStamp}.json`);
+  writeFileSync(
+    jsonPath,
+    `${JSON.stringify({ date: date.toISOString(), revision, idleBusyPercent: busy, argv, flags, machine, results }, null, 2)}\n`,
+  );
+  log(`bench: raw results in ${jsonPath}`);
+  if (flags.only !== undefined) {
+    // A partial run must not wipe the other benchmarks' figures from the report.
+    log('bench: BENCHMARKS.md left unchanged (--only runs one benchmark)');
+    return 0;
+  }
+  const command = `npm run bench -- ${argv.join(' ')}`.trim().replace(/ --$/, '');
+  writeBenchmarksFile(
+    join(REPO_ROOT, 'BENCHMARKS.md'),
+    renderSection(results, {
+      machine,
+      date,
+      revision,
+      command,
+      caveats: CAVEATS,
+    }),
+    machine,
+  );
+  log('bench: BENCHMARKS.md updated');
+  return 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));
