@@ -19,7 +19,17 @@ export interface PulseMetrics {
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): PulseMetrics {
   const registry = new Registry();
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'pulse_process_' });
+  if (options.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry, prefix: 'pulse_process_' });
+    // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool flags them).
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ]) {
+      registry.removeSingleMetric(`pulse_process_${name}`);
+    }
+  }
   const latency = [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10];
   return {
     registry,

@@ -36,9 +36,24 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
     // Query strings with duplicated keys or huge values are refused by the schemas, not coerced silently.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
     requestIdHeader: 'x-request-id',
+    // A client that trickles its request is cut off; streams are long responses, not long requests.
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 65_000,
     disableRequestLogging: true,
   });
   app.setErrorHandler(handleError);
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-content-type-options', 'nosniff');
+    void reply.header('x-frame-options', 'DENY');
+    void reply.header('referrer-policy', 'no-referrer');
+    void reply.header('cross-origin-resource-policy', 'same-origin');
+    // The API answers data, never pages: nothing in it may run scripts or be cached by a proxy.
+    if (!request.url.startsWith('/docs')) {
+      void reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+      void reply.header('cache-control', 'no-store');
+    }
+  });
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send({
       error: {
