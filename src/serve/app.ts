@@ -40,7 +40,6 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     keepAliveTimeout: 65_000,
-    disableRequestLogging: true,
   });
   app.setErrorHandler(handleError);
   app.addHook('onSend', async (request, reply) => {
