@@ -116,17 +116,20 @@ ORDER BY 1 NULLS LAST`,
  * Compiles a point-in-time KPI (Inventory Risk) at `at`: one row per group with the count at
  * risk, the count evaluated and the revenue share.
  */
+/** What a point-in-time KPI aggregates over its rows (one per SKU evaluated). */
+export const SNAPSHOT_AGGREGATES = `count(*) FILTER (WHERE at_risk)::VARCHAR AS numerator,
+       count(*)::VARCHAR AS denominator,
+       (sum(revenue) FILTER (WHERE at_risk))::VARCHAR AS revenue_at_risk,
+       sum(revenue)::VARCHAR AS revenue_total,
+       epoch_ms(max(ts)) AS as_of,
+       epoch_ms(max(_ingested_at)) AS newest_ingest`;
+
 export function compileSnapshotQuery(kpi: KpiDefinition, at: Date, by?: Dimension): CompiledQuery {
   if (!kpi.snapshot) throw new Error(`KPI ${kpi.id} is not a snapshot KPI`);
   const group = by ? `${by}::VARCHAR` : 'NULL::VARCHAR';
   return {
     sql: `SELECT ${group} AS grp,
-       count(*) FILTER (WHERE at_risk)::VARCHAR AS numerator,
-       count(*)::VARCHAR AS denominator,
-       (sum(revenue) FILTER (WHERE at_risk))::VARCHAR AS revenue_at_risk,
-       sum(revenue)::VARCHAR AS revenue_total,
-       epoch_ms(max(ts)) AS as_of,
-       epoch_ms(max(_ingested_at)) AS newest_ingest
+       ${SNAPSHOT_AGGREGATES}
 FROM (${expandMeasureSql(kpi, kpi.snapshot.sql)}) AS rows_
 ${by ? 'GROUP BY 1' : ''}
 ORDER BY 1 NULLS LAST`,

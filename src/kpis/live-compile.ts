@@ -1,5 +1,5 @@
 import type { Dimension, KpiDefinition, Measure } from './catalogue.js';
-import { expandMeasureSql, type CompiledQuery } from './compile.js';
+import { expandMeasureSql, SNAPSHOT_AGGREGATES, type CompiledQuery } from './compile.js';
 import type { NamedWindow, TimeWindow } from './windows.js';
 
 export type LiveWindows = Readonly<Record<NamedWindow, TimeWindow>>;
@@ -46,16 +46,13 @@ export function compileLiveMeasure(
   });
   params.lo = new Date(lo).toISOString();
   params.hi = new Date(hi).toISOString();
-  const dimName = dimensions.map((d) => `WHEN grouping(${d}) = 0 THEN '${d}'`).join(' ');
-  const dimKey = dimensions.map((d) => `WHEN grouping(${d}) = 0 THEN ${d}::VARCHAR`).join(' ');
-  const sets = ['()', ...dimensions.map((d) => `(${d})`)].join(', ');
+  const grouping = groupingSets(dimensions);
   return {
-    sql: `SELECT ${dimensions.length > 0 ? `CASE ${dimName} ELSE '' END` : "''"} AS dim,
-       ${dimensions.length > 0 ? `CASE ${dimKey} END` : 'NULL::VARCHAR'} AS key,
+    sql: `SELECT ${grouping.columns},
        ${perWindow.join(',\n       ')}
 FROM (${expandMeasureSql(kpi, sql)}) AS rows_
 WHERE ts >= $lo::TIMESTAMPTZ AND ts < $hi::TIMESTAMPTZ
-GROUP BY GROUPING SETS (${sets})`,
+GROUP BY ${grouping.groupBy}`,
     params,
   };
 }
@@ -63,20 +60,26 @@ GROUP BY GROUPING SETS (${sets})`,
 /** Inventory Risk at one instant, the total and each breakdown at once. */
 export function compileLiveSnapshot(kpi: KpiDefinition, at: Date): CompiledQuery {
   if (!kpi.snapshot) throw new Error(`KPI ${kpi.id} is not a snapshot KPI`);
-  const dims = kpi.dimensions;
-  const dimName = dims.map((d) => `WHEN grouping(${d}) = 0 THEN '${d}'`).join(' ');
-  const dimKey = dims.map((d) => `WHEN grouping(${d}) = 0 THEN ${d}::VARCHAR`).join(' ');
+  const grouping = groupingSets(kpi.dimensions);
   return {
-    sql: `SELECT ${dims.length > 0 ? `CASE ${dimName} ELSE '' END` : "''"} AS dim,
-       ${dims.length > 0 ? `CASE ${dimKey} END` : 'NULL::VARCHAR'} AS key,
-       count(*) FILTER (WHERE at_risk)::VARCHAR AS numerator,
-       count(*)::VARCHAR AS denominator,
-       (sum(revenue) FILTER (WHERE at_risk))::VARCHAR AS revenue_at_risk,
-       sum(revenue)::VARCHAR AS revenue_total,
-       epoch_ms(max(ts)) AS as_of,
-       epoch_ms(max(_ingested_at)) AS newest_ingest
+    sql: `SELECT ${grouping.columns},
+       ${SNAPSHOT_AGGREGATES}
 FROM (${expandMeasureSql(kpi, kpi.snapshot.sql)}) AS rows_
-GROUP BY GROUPING SETS (${['()', ...dims.map((d) => `(${d})`)].join(', ')})`,
+GROUP BY ${grouping.groupBy}`,
     params: { at: at.toISOString() },
+  };
+}
+
+/**
+ * The total and one breakdown per dimension in one pass: `dim` names the dimension of a row ('' for
+ * the total) and `key` its value; `grouping()` tells a real NULL value from an aggregated-out column.
+ */
+function groupingSets(dims: readonly Dimension[]): { columns: string; groupBy: string } {
+  const name = dims.map((d) => `WHEN grouping(${d}) = 0 THEN '${d}'`).join(' ');
+  const key = dims.map((d) => `WHEN grouping(${d}) = 0 THEN ${d}::VARCHAR`).join(' ');
+  return {
+    columns:
+      dims.length > 0 ? `CASE ${name} ELSE '' END AS dim, CASE ${key} END AS key` : `'' AS dim, NULL::VARCHAR AS key`,
+    groupBy: `GROUPING SETS (${['()', ...dims.map((d) => `(${d})`)].join(', ')})`,
   };
 }

@@ -213,15 +213,7 @@ export class LiveKpis {
             ...pointOf(kpi, pair.num?.[`v_${w}`], pair.den?.[`v_${w}`]),
           });
         }
-        breakdown.sort(byKey);
-        values.push({
-          key: liveKey(kpi.id, window, dim),
-          id: kpi.id,
-          window,
-          by: dim,
-          answer: { ...totalAnswer, by: dim, breakdown },
-          newestIngestMs: newest,
-        });
+        values.push(breakdownValue(kpi.id, window, dim, totalAnswer, breakdown, newest));
       }
     }
     return values;
@@ -259,20 +251,31 @@ export class LiveKpis {
           .map((row) => ({
             key: row.key === null ? null : String(row.key),
             ...snapshotPointOf(row.numerator, row.denominator),
-          }))
-          .sort(byKey);
-        values.push({
-          key: liveKey(kpi.id, window, dim),
-          id: kpi.id,
-          window,
-          by: dim,
-          answer: { ...totalAnswer, by: dim, breakdown },
-          newestIngestMs: newest,
-        });
+          }));
+        values.push(breakdownValue(kpi.id, window, dim, totalAnswer, breakdown, newest));
       }
     }
     return values;
   }
+}
+
+/** A KPI broken down by one dimension: the total's answer with the points sorted by key, null last. */
+function breakdownValue(
+  id: string,
+  window: NamedWindow,
+  dim: Dimension,
+  total: KpiAnswer,
+  breakdown: KpiPoint[],
+  newestIngestMs: number | null,
+): LiveValue {
+  return {
+    key: liveKey(id, window, dim),
+    id,
+    window,
+    by: dim,
+    answer: { ...total, by: dim, breakdown: breakdown.sort(byKey) },
+    newestIngestMs,
+  };
 }
 
 function withLag(value: LiveValue, now: Date): KpiAnswer {
