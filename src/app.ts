@@ -212,9 +212,11 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     logLevel: options.logLevel ?? 'warn',
     version: PULSE_VERSION,
     health: async () => ({
-      ready: loop.lastError === undefined,
+      ready: loop.lastError === undefined && writer.lastFailure === undefined,
       checks: {
         warehouse: {
+          status: writer.lastFailure ? 'failing' : 'ok',
+          ...(writer.lastFailure ? { error: writer.lastFailure.message.split('\n')[0] } : {}),
           path: warehouse.path,
           last_ingest_seq: writer.lastSeq.toString(),
           queued_events: writer.queuedEvents,

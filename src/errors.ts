@@ -37,8 +37,16 @@ export class PulseError extends Error {
   readonly field: string | undefined;
   readonly details: unknown;
 
-  constructor(code: ErrorCode, message?: string, options: { field?: string; details?: unknown } = {}) {
-    super(message ?? ERRORS[code].message);
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    options: { field?: string; details?: unknown; cause?: unknown } = {},
+  ) {
+    // `cause` is logged on the server, never sent to the client.
+    super(
+      message ?? ERRORS[code].message,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'PulseError';
     this.code = code;
     this.status = ERRORS[code].status;

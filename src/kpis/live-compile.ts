@@ -79,7 +79,9 @@ function groupingSets(dims: readonly Dimension[]): { columns: string; groupBy: s
   const key = dims.map((d) => `WHEN grouping(${d}) = 0 THEN ${d}::VARCHAR`).join(' ');
   return {
     columns:
-      dims.length > 0 ? `CASE ${name} ELSE '' END AS dim, CASE ${key} END AS key` : `'' AS dim, NULL::VARCHAR AS key`,
+      dims.length > 0
+        ? `CASE ${name} ELSE '' END AS dim, CASE ${key} END AS key`
+        : `'' AS dim, NULL::VARCHAR AS key`,
     groupBy: `GROUPING SETS (${['()', ...dims.map((d) => `(${d})`)].join(', ')})`,
   };
 }

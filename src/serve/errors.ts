@@ -17,7 +17,10 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof PulseError) {
     if (error.code === 'PULSE_ERR_OVERLOADED') void reply.header('retry-after', '1');
-    else if (error.status >= 500) request.log.error({ err: error }, error.message);
+    else if (error.code === 'PULSE_ERR_UNAVAILABLE') {
+      void reply.header('retry-after', '5');
+      request.log.error({ err: error }, error.message);
+    } else if (error.status >= 500) request.log.error({ err: error }, error.message);
     void reply.code(error.status).send(error.toJSON());
     return;
   }

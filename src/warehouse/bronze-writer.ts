@@ -78,6 +78,7 @@ export class BronzeWriter {
   #nextSeq = 0n;
   #nextQuarantineId = 0n;
   #onCommit: ((info: CommitInfo) => void) | undefined;
+  #lastFailure: Error | undefined;
 
   private constructor(connection: DuckDBConnection, maxGroupEvents: number, maxQueuedEvents: number) {
     this.#connection = connection;
@@ -115,6 +116,11 @@ export class BronzeWriter {
   /** The highest ingest sequence committed so far. */
   get lastSeq(): bigint {
     return this.#nextSeq - 1n;
+  }
+
+  /** The error of the last commit when it failed (disk full, file read-only…); cleared by a success. */
+  get lastFailure(): Error | undefined {
+    return this.#lastFailure;
   }
 
   /** Events waiting for a commit. */
@@ -158,6 +164,7 @@ export class BronzeWriter {
         try {
           const results = await this.#commitGroup(group.map((p) => p.request));
           this.#queuedEvents -= size;
+          this.#lastFailure = undefined;
           group.forEach((pending, i) => pending.resolve(results[i] as CommitResult));
           this.#onCommit?.({
             lastSeq: this.lastSeq,
@@ -170,7 +177,17 @@ export class BronzeWriter {
           });
         } catch (error) {
           this.#queuedEvents -= size;
-          for (const pending of group) pending.reject(error);
+          this.#lastFailure = error instanceof Error ? error : new Error(String(error));
+          // Nothing of the group was stored: the callers answer 503 and the producers retry.
+          const unavailable = new PulseError(
+            'PULSE_ERR_UNAVAILABLE',
+            'The warehouse could not commit the batch; nothing of it was stored',
+            {
+              details: { retry_after_s: 5 },
+              cause: this.#lastFailure,
+            },
+          );
+          for (const pending of group) pending.reject(unavailable);
         }
       }
     } finally {
