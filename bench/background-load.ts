@@ -1,8 +1,9 @@
 import { BENCH_AUTH } from './pulse-process.js';
 /**
  * A steady background load for the freshness benchmark: generated events posted as NDJSON batches
- * every tick at a fixed rate, one request in flight at a time (a late tick sends a bigger batch, so
- * the rate holds). Answers other than 200 are counted, never retried.
+ * every tick at a fixed rate, at most `maxInFlight` requests at a time (a late tick sends a bigger
+ * batch, so the rate holds, up to MAX_BATCH events a request: a server that cannot keep up falls
+ * behind and the acknowledged rate shows it). Answers other than 200 are counted, never retried.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TrafficSimulator, toNdjson } from '../src/generator/index.js';
@@ -10,10 +11,14 @@ import type { CloudEvent } from '../src/contracts/index.js';
 
 /** The generator emits ~1.9 M events a day at 60,000 orders a day (measured over one simulated day). */
 const EVENTS_PER_DAY_AT_60K_ORDERS = 1_900_000;
+/** Well below Pulse's default max_batch_events (20,000). */
+const MAX_BATCH = 10_000;
 
 export interface BackgroundResult {
   /** Events acknowledged by 200 answers ÷ seconds from start to the last answer. */
   readonly acknowledgedPerSecond: number;
+  /** Events posted ÷ the same seconds (below the target when one request at a time cannot keep up). */
+  readonly offeredPerSecond: number;
   readonly nonOk: Readonly<Record<string, number>>;
 }
 
@@ -32,6 +37,7 @@ export function startBackgroundLoad(
   simulator: TrafficSimulator,
   eventsPerSecond: number,
   tickMs: number,
+  maxInFlight = 1,
 ): BackgroundLoad {
   const nonOk: Record<string, number> = {};
   const started = performance.now();
@@ -39,6 +45,7 @@ export function startBackgroundLoad(
   let acknowledged = 0;
   let lastAnswer = started;
   let stopped = false;
+  const inFlight = new Set<Promise<void>>();
   const post = async (body: string): Promise<void> => {
     try {
       const response = await fetch(`${baseUrl}/v1/events`, {
@@ -61,22 +68,27 @@ export function startBackgroundLoad(
   const loop = (async () => {
     while (!stopped) {
       const tick = performance.now();
-      const due = Math.floor(((tick - started) / 1000) * eventsPerSecond) - sent;
-      if (due > 0) {
+      const due = Math.min(MAX_BATCH, Math.floor(((tick - started) / 1000) * eventsPerSecond) - sent);
+      if (due > 0 && inFlight.size < maxInFlight) {
         const batch: CloudEvent[] = [];
         while (batch.length < due) batch.push(simulator.nextEvent());
         sent += due;
-        await post(toNdjson(batch));
+        const request = post(toNdjson(batch)).finally(() => inFlight.delete(request));
+        inFlight.add(request);
+        // One at a time: wait for the answer, as before; more: wait only when all slots are taken.
+        if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
       }
       await sleep(Math.max(0, tick + tickMs - performance.now()));
     }
+    await Promise.all(inFlight);
   })();
   let result: BackgroundResult | undefined;
   return {
     async stop() {
       stopped = true;
       await loop;
-      result ??= { acknowledgedPerSecond: acknowledged / ((lastAnswer - started) / 1000), nonOk };
+      const seconds = (lastAnswer - started) / 1000;
+      result ??= { acknowledgedPerSecond: acknowledged / seconds, offeredPerSecond: sent / seconds, nonOk };
       return result;
     },
   };

@@ -11,7 +11,7 @@ import { BENCH_AUTH } from './pulse-process.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Random } from '../src/generator/index.js';
 import { backgroundSimulator, startBackgroundLoad } from './background-load.js';
-import { KPI_PATH, POLL_MS, pollForValue, readValueCents, type WaitForValue } from './kpi-watch.js';
+import { KPI_PATH, openPollingWatch, POLL_MS, readValueCents, type OpenWatch } from './kpi-watch.js';
 import { repeatRuns } from './repeat.js';
 import { cpuMeter, startPulseProcess, type ServerStats } from './pulse-process.js';
 import { busyNotes, cpuText, serverNotes, type BenchmarkResult } from './report.js';
@@ -31,10 +31,12 @@ export interface FreshnessOptions {
   readonly log: (line: string) => void;
 }
 
-const BACKGROUND_PER_SECOND = 50_000 / 60;
-const BACKGROUND_TICK_MS = 100;
+/** The thesis load: 50,000 events a minute. */
+export const BACKGROUND_PER_SECOND = 50_000 / 60;
+export const BACKGROUND_TICK_MS = 100;
 const WARMUP_MS = 3_000;
 const MARKER_TIMEOUT_MS = 30_000;
+const MAX_MARKER_503 = 30;
 const SEED = 7;
 
 export interface FreshnessRun {
@@ -44,7 +46,10 @@ export interface FreshnessRun {
   missed: number;
   missedReason?: string;
   decreases: number;
+  /** Marker POSTs answered 503 (and retried after Retry-After). */
+  marker503: number;
   backgroundPerSecond: number;
+  backgroundOfferedPerSecond: number;
   backgroundNonOk: Readonly<Record<string, number>>;
   /** CPU use while the markers ran, % of one core: the server, the bench process, other processes. */
   cpuPercent: { server: number; bench: number; others: number };
@@ -75,36 +80,66 @@ function markerEvent(tag: string, i: number, amountCents: number): Record<string
   };
 }
 
-async function postMarker(baseUrl: string, event: Record<string, unknown>): Promise<void> {
-  const response = await fetch(`${baseUrl}/v1/events`, {
-    method: 'POST',
-    headers: { ...BENCH_AUTH, 'content-type': 'application/cloudevents+json' },
-    body: JSON.stringify(event),
-  });
-  const text = await response.text();
-  if (response.status !== 200 || (JSON.parse(text) as { accepted?: number }).accepted !== 1) {
-    throw new Error(`marker ${String(event.id)} answered ${response.status}: ${text.slice(0, 300)}`);
+/** Posts a marker; a 503 (backpressure) is retried after its Retry-After. Returns the 503s met. */
+async function postMarker(baseUrl: string, event: Record<string, unknown>): Promise<number> {
+  for (let rejected = 0; ; rejected++) {
+    const response = await fetch(`${baseUrl}/v1/events`, {
+      method: 'POST',
+      headers: { ...BENCH_AUTH, 'content-type': 'application/cloudevents+json' },
+      body: JSON.stringify(event),
+    });
+    const text = await response.text();
+    if (response.status === 503 && rejected < MAX_MARKER_503) {
+      await sleep(Number(response.headers.get('retry-after') ?? 1) * 1000);
+      continue;
+    }
+    if (response.status !== 200 || (JSON.parse(text) as { accepted?: number }).accepted !== 1) {
+      throw new Error(`marker ${String(event.id)} answered ${response.status}: ${text.slice(0, 300)}`);
+    }
+    return rejected;
   }
 }
 
-async function freshnessOnce(run: number, markers: number, wait: WaitForValue): Promise<FreshnessRun> {
-  const simulator = backgroundSimulator(SEED + run, BACKGROUND_PER_SECOND);
+/** The background load of a run: events/s, and requests in flight at most. */
+export interface Background {
+  readonly perSecond: number;
+  readonly maxInFlight: number;
+}
+
+/** One run: a fresh Pulse under a background load, `markers` markers seen through `watch`. */
+export async function freshnessOnce(
+  run: number,
+  markers: number,
+  watch: OpenWatch,
+  load: Background = { perSecond: BACKGROUND_PER_SECOND, maxInFlight: 1 },
+): Promise<FreshnessRun> {
+  const simulator = backgroundSimulator(SEED + run, load.perSecond);
   const pulse = await startPulseProcess();
-  const background = startBackgroundLoad(pulse.url, simulator, BACKGROUND_PER_SECOND, BACKGROUND_TICK_MS);
+  const background = startBackgroundLoad(
+    pulse.url,
+    simulator,
+    load.perSecond,
+    BACKGROUND_TICK_MS,
+    load.maxInFlight,
+  );
+  let watcher: Awaited<ReturnType<OpenWatch>> | undefined;
   const gaps = new Random(SEED, run);
   const latenciesMs: number[] = [];
   const roundTrips: number[] = [];
   let missed = 0;
   let missedReason: string | undefined;
   let decreases = 0;
+  let marker503 = 0;
   try {
     await sleep(WARMUP_MS);
+    watcher = await watch(pulse.url);
+    const wait = watcher.wait;
     const cpu = cpuMeter(pulse);
     // Marker 0 warms the path up and is not recorded.
     for (let i = 0; i <= markers; i++) {
       const amountCents = (100_000 + i) * 100;
       const before = await readValueCents(pulse.url);
-      await postMarker(pulse.url, markerEvent(String(run), i, amountCents));
+      marker503 += await postMarker(pulse.url, markerEvent(String(run), i, amountCents));
       const answered = performance.now();
       try {
         const sighting = await wait(pulse.url, before + amountCents, MARKER_TIMEOUT_MS);
@@ -121,6 +156,7 @@ async function freshnessOnce(run: number, markers: number, wait: WaitForValue): 
       await sleep(gaps.next() * BACKGROUND_TICK_MS);
     }
     const cpuPercent = cpu();
+    await watcher.close();
     const load = await background.stop();
     const server = await pulse.stop();
     return {
@@ -129,23 +165,23 @@ async function freshnessOnce(run: number, markers: number, wait: WaitForValue): 
       missed,
       missedReason,
       decreases,
+      marker503,
       backgroundPerSecond: load.acknowledgedPerSecond,
+      backgroundOfferedPerSecond: load.offeredPerSecond,
       backgroundNonOk: load.nonOk,
       cpuPercent,
       server,
     };
   } finally {
+    await watcher?.close();
     await background.stop();
     await pulse.stop();
   }
 }
 
-export async function runFreshnessBenchmark(
-  options: FreshnessOptions,
-  wait: WaitForValue = pollForValue,
-): Promise<BenchmarkResult> {
+export async function runFreshnessBenchmark(options: FreshnessOptions): Promise<BenchmarkResult> {
   const once = async (i: number): Promise<FreshnessRun> => {
-    const run = await freshnessOnce(i, options.markers, wait);
+    const run = await freshnessOnce(i, options.markers, openPollingWatch);
     const p = (q: number): string => formatMs(percentile(run.latenciesMs, q));
     options.log(
       `freshness run ${i}/${options.runs}: p50 ${p(50)}, p95 ${p(95)}, p99 ${p(99)}, max ${p(100)}, ` +
@@ -192,7 +228,7 @@ export async function runFreshnessBenchmark(
       `Markers not seen (${MARKER_TIMEOUT_MS / 1000} s timeout or a failed GET): ${sum((r) => r.missed)}` +
         `${missedReason ? ` (first: ${missedReason})` : ''}. Polls that read a ` +
         `lower value than the poll before (background refunds or cancellations, which could delay a ` +
-        `sighting): ${sum((r) => r.decreases)}.`,
+        `sighting): ${sum((r) => r.decreases)}. Marker POSTs answered 503 and retried: ${sum((r) => r.marker503)}.`,
       Object.keys(nonOk).length === 0
         ? 'Background non-200 answers: none.'
         : `Background non-200 answers (not retried): ${JSON.stringify(nonOk)}.`,

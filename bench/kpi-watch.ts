@@ -22,6 +22,13 @@ export interface Sighting {
 /** Waits until the KPI value is at least `expectedCents`; rejects after `timeoutMs`. */
 export type WaitForValue = (baseUrl: string, expectedCents: number, timeoutMs: number) => Promise<Sighting>;
 
+/** A way of watching one server's KPI, opened once per server (an SSE subscription needs it). */
+export interface KpiWatch {
+  readonly wait: WaitForValue;
+  close(): Promise<void>;
+}
+export type OpenWatch = (baseUrl: string) => Promise<KpiWatch>;
+
 /** "-12.30" → -1230, exactly (money values are decimal strings with two decimals). */
 export function toCents(value: unknown): number {
   const text = String(value);
@@ -58,3 +65,6 @@ export const pollForValue: WaitForValue = async (baseUrl, expectedCents, timeout
     await sleep(Math.max(0, sent + POLL_MS - performance.now()));
   }
 };
+
+/** Polling needs no connection of its own. */
+export const openPollingWatch: OpenWatch = async () => ({ wait: pollForValue, close: async () => undefined });

@@ -142,6 +142,19 @@ export function releaseBuild(): void {
   buildRoot = REPO_ROOT;
 }
 
+/** The `pulse` command of the build under measurement (the frozen copy once `freezeBuild` ran). */
+export function pulseBin(): string {
+  return join(buildRoot, 'bin/pulse.js');
+}
+
+/** The environment of every Pulse the bench runs: no PULSE_* variable from the shell, the bench token key. */
+export function pulseEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('PULSE_')) env[key] = value;
+  env.PULSE_TOKEN_KEY = BENCH_TOKEN_KEY;
+  return env;
+}
+
 /** The API key every bench request carries. */
 const BENCH_KEY = generateKey('bench', ['admin']);
 export const BENCH_AUTH: Readonly<Record<string, string>> = { authorization: `Bearer ${BENCH_KEY.key}` };
@@ -157,10 +170,8 @@ export async function stopAllPulseProcesses(): Promise<void> {
 export async function startPulseProcess(): Promise<PulseProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'pulse-bench-'));
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = {};
   // Only our settings: a PULSE_* variable left in the shell must not change what is measured.
-  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('PULSE_')) env[key] = value;
-  env.PULSE_TOKEN_KEY = BENCH_TOKEN_KEY;
+  const env = pulseEnv();
   // The bench's own key (every role), declared by hash in the config file Pulse reads from its cwd.
   writeFileSync(
     join(dir, 'pulse.config.yaml'),
@@ -169,7 +180,7 @@ export async function startPulseProcess(): Promise<PulseProcess> {
   env.PULSE_LOG_LEVEL = 'warn';
   const child = spawn(
     process.execPath,
-    [join(buildRoot, 'bin/pulse.js'), 'start', '--db', join(dir, 'bench.duckdb'), '--port', String(port)],
+    [pulseBin(), 'start', '--db', join(dir, 'bench.duckdb'), '--port', String(port)],
     { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const logLines: string[] = [];

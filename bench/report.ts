@@ -19,6 +19,15 @@ export interface Figure {
     readonly values: readonly number[];
     readonly format: (value: number) => string;
   };
+  /** A target, judged on the median of the values (or of the ratios figure ÷ baseline). */
+  readonly goal?: Goal;
+}
+
+export interface Goal {
+  /** "≤ 200 ms", "≥ 50×". */
+  readonly label: string;
+  readonly met: (median: number) => boolean;
+  readonly on?: 'value' | 'ratio';
 }
 
 export interface BenchmarkResult {
@@ -115,10 +124,19 @@ function ratios(figure: Figure): number[] {
   return figure.values.map((v, i) => v / (base[i] ?? Number.NaN)).filter((r) => Number.isFinite(r));
 }
 
+/** "≤ 200 ms: **met**" / "≤ 200 ms: **missed**", judged on the median; "—" without a goal. */
+function goalText(figure: Figure): string {
+  const goal = figure.goal;
+  if (!goal) return '—';
+  const median = summarise(goal.on === 'ratio' ? ratios(figure) : figure.values).median;
+  if (!Number.isFinite(median)) return `${goal.label}: not measured`;
+  return `${goal.label}: ${goal.met(median) ? '**met**' : '**missed**'}`;
+}
+
 export function renderTable(results: readonly BenchmarkResult[]): string {
   const rows = [
-    '| Benchmark | Figure | Median (min–max, n runs) | Baseline, same runs | Ratio figure ÷ baseline |',
-    '|---|---|---|---|---|',
+    '| Benchmark | Figure | Median (min–max, n runs) | Baseline, same runs | Ratio figure ÷ baseline | Goal (on the median) |',
+    '|---|---|---|---|---|---|',
   ];
   for (const result of results) {
     for (const figure of result.figures) {
@@ -126,11 +144,20 @@ export function renderTable(results: readonly BenchmarkResult[]): string {
       rows.push(
         `| ${result.title} | ${figure.label} | ${formatSummary(summarise(figure.values), figure.format)} | ${
           base ? `${base.label}: ${formatSummary(summarise(base.values), base.format)}` : '—'
-        } | ${base ? formatSummary(summarise(ratios(figure)), formatRatio) : '—'} |`,
+        } | ${base ? formatSummary(summarise(ratios(figure)), formatRatio) : '—'} | ${goalText(figure)} |`,
       );
     }
   }
   return rows.join('\n');
+}
+
+/** One line per goal, for the log: "freshness-sse p50: ≤ 200 ms: **met** (180 ms)". */
+export function goalLines(results: readonly BenchmarkResult[]): string[] {
+  return results.flatMap((result) =>
+    result.figures
+      .filter((figure) => figure.goal !== undefined)
+      .map((figure) => `${result.name} ${figure.label}: ${goalText(figure).replaceAll('**', '')}`),
+  );
 }
 
 export function renderSection(

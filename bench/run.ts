@@ -3,14 +3,18 @@
  * markdown table, writes the raw results to bench/results/<timestamp>.json and rewrites the generated
  * section of BENCHMARKS.md.
  *
- *   node dist/bench/run.js [--runs N] [--seconds S] [--only ingest|freshness] [--concurrency C] [--markers M]
+ *   node dist/bench/run.js [--runs N] [--seconds S] [--concurrency C] [--markers M]
+ *                          [--only ingest|freshness|freshness-sse|kpi-reads|peers]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runFreshnessBenchmark } from './freshness.js';
+import { runFreshnessSseBenchmark } from './freshness-sse.js';
 import { runIngestBenchmark } from './ingest.js';
+import { runKpiReadsBenchmark } from './kpi-reads.js';
+import { runPeersBenchmark } from './peers.js';
 import { freezeBuild, releaseBuild, REPO_ROOT, stopAllPulseProcesses } from './pulse-process.js';
 import { othersCpuPercent } from './repeat.js';
 import { describeMachine, machineLine, renderSection, renderTable, writeBenchmarksFile } from './report.js';
@@ -31,6 +35,10 @@ const BENCHMARKS: Record<
   ingest: (flags, log) =>
     runIngestBenchmark({ runs: flags.runs, seconds: flags.seconds, concurrency: flags.concurrency, log }),
   freshness: (flags, log) => runFreshnessBenchmark({ runs: flags.runs, markers: flags.markers, log }),
+  'freshness-sse': (flags, log) =>
+    runFreshnessSseBenchmark({ runs: flags.runs, markers: flags.markers, log }),
+  'kpi-reads': (flags, log) => runKpiReadsBenchmark({ runs: flags.runs, log }),
+  peers: (flags, log) => runPeersBenchmark({ runs: flags.runs, log }),
 };
 
 const CAVEATS =
@@ -39,10 +47,13 @@ const CAVEATS =
   'dedicated host; the "Load generator CPU" row shows what the client took. Requests go over loopback ' +
   '(no network latency or bandwidth limit). Each run starts a fresh Pulse (`node bin/pulse.js start`) on a ' +
   "fresh DuckDB file on the VM's disk, so a run never sees more data than it wrote itself; a long-lived " +
-  'warehouse with months of history, and checkpoints of a big file, will cost more. The freshness figures ' +
-  'include the 5 ms polling interval and the GET round trip. The servers run a frozen copy of the build ' +
+  'warehouse with months of history, and checkpoints of a big file, will cost more (the peers benchmark ' +
+  'works on a 10 M-line file instead). The polling freshness figures include the 5 ms polling interval and ' +
+  'the GET round trip; the SSE ones do not poll. PostgreSQL is the local server with its default settings. ' +
+  'The servers and `pulse` commands run a frozen copy of the build ' +
   'made when the bench started (commit and build hash above), and runs during which other processes used ' +
-  'more than 10 % of a core are discarded and done again. Ratios compare figures measured in the same ' +
+  'more than 10 % of a core are discarded and done again (a run is redone at most N times, then kept and ' +
+  'flagged). Ratios compare figures measured in the same ' +
   'run; compare ratios, not absolute figures, across machines or days.';
 
 class UsageError extends Error {}

@@ -68,6 +68,7 @@ export function formatPercent(value: number): string {
 
 export function formatRatio(value: number): string {
   if (!Number.isFinite(value)) return 'n/a';
+  if (value >= 100) return formatNumber(value);
   return value < 0.1 ? value.toFixed(3) : value.toFixed(2);
 }
 

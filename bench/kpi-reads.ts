@@ -1,0 +1,174 @@
+/**
+ * KPI reads: `GET /v1/kpis` from 50 keep-alive connections, one request in flight on each, for 10 s,
+ * while the thesis background load (50,000 generated events a minute) runs, on a fresh Pulse each
+ * run: requests answered per second and the latency of each (p50, p99). Client: node:http `request`
+ * with a keep-alive Agent, the lighter of the two candidates (http-load.ts).
+ *
+ * Baseline, in the same run, before Pulse starts: the same client for the same time against a bare
+ * `http.createServer` on a worker thread of the bench process answering a fixed 2 KB JSON body: what
+ * this client and Node's HTTP stack reach on this machine, the ceiling.
+ */
+import { backgroundSimulator, startBackgroundLoad } from './background-load.js';
+import { readLoad, startBaselineServer, type Reads } from './http-load.js';
+import { BACKGROUND_PER_SECOND, BACKGROUND_TICK_MS } from './freshness.js';
+import {
+  BENCH_AUTH,
+  cpuMeter,
+  machineBusySeconds,
+  startPulseProcess,
+  type ServerStats,
+} from './pulse-process.js';
+import { repeatRuns } from './repeat.js';
+import { busyNotes, cpuText, serverNotes, type BenchmarkResult } from './report.js';
+import { formatMiB, formatMs, formatNumber, formatPercent, formatRate, mergeCounts } from './stats.js';
+
+export interface KpiReadsOptions {
+  readonly runs: number;
+  readonly log: (line: string) => void;
+}
+
+const CONNECTIONS = 50;
+const SECONDS = 10;
+const WARMUP_SECONDS = 2;
+const BODY_BYTES = 2_048;
+const PATH = '/v1/kpis';
+const SEED = 11;
+
+export interface KpiReadsRun {
+  pulse: Reads;
+  baseline: Reads;
+  backgroundPerSecond: number;
+  backgroundNonOk: Readonly<Record<string, number>>;
+  cpuPercent: { server: number; bench: number; others: number };
+  /** Other processes' CPU during the baseline phase, % of one core. */
+  baselineOthersPercent: number;
+  server: ServerStats;
+}
+
+async function baselineReads(): Promise<{ reads: Reads; othersPercent: number }> {
+  const server = await startBaselineServer(BODY_BYTES);
+  try {
+    const url = `${server.url}${PATH}`;
+    await readLoad(url, {}, WARMUP_SECONDS, CONNECTIONS);
+    const machine = machineBusySeconds();
+    const own = process.cpuUsage();
+    const t0 = performance.now();
+    const reads = await readLoad(url, {}, SECONDS, CONNECTIONS);
+    const used = process.cpuUsage(own);
+    const others = machineBusySeconds() - machine - (used.user + used.system) / 1e6;
+    return { reads, othersPercent: Math.max(0, (others / ((performance.now() - t0) / 1000)) * 100) };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function kpiReadsOnce(run: number): Promise<KpiReadsRun> {
+  const baseline = await baselineReads();
+  const pulse = await startPulseProcess();
+  const simulator = backgroundSimulator(SEED + run, BACKGROUND_PER_SECOND);
+  const background = startBackgroundLoad(pulse.url, simulator, BACKGROUND_PER_SECOND, BACKGROUND_TICK_MS);
+  try {
+    // The warm-up also lets the first refreshes fill the live values the route answers from.
+    await readLoad(`${pulse.url}${PATH}`, { ...BENCH_AUTH }, WARMUP_SECONDS, CONNECTIONS);
+    const cpu = cpuMeter(pulse);
+    const reads = await readLoad(`${pulse.url}${PATH}`, { ...BENCH_AUTH }, SECONDS, CONNECTIONS);
+    const cpuPercent = cpu();
+    const load = await background.stop();
+    const server = await pulse.stop();
+    return {
+      pulse: reads,
+      baseline: baseline.reads,
+      backgroundPerSecond: load.acknowledgedPerSecond,
+      backgroundNonOk: load.nonOk,
+      // A run is as disturbed as its worse phase.
+      cpuPercent: { ...cpuPercent, others: Math.max(cpuPercent.others, baseline.othersPercent) },
+      baselineOthersPercent: baseline.othersPercent,
+      server,
+    };
+  } finally {
+    await background.stop();
+    await pulse.stop();
+  }
+}
+
+export async function runKpiReadsBenchmark(options: KpiReadsOptions): Promise<BenchmarkResult> {
+  const once = async (i: number): Promise<KpiReadsRun> => {
+    const run = await kpiReadsOnce(i);
+    options.log(
+      `kpi-reads run ${i}/${options.runs}: ${formatRate(run.pulse.perSecond, 'req/s')} (baseline ` +
+        `${formatRate(run.baseline.perSecond, 'req/s')}), p50 ${formatMs(run.pulse.p50Ms)}, p99 ` +
+        `${formatMs(run.pulse.p99Ms)} (baseline ${formatMs(run.baseline.p50Ms)}/${formatMs(run.baseline.p99Ms)}), ` +
+        `body ${run.pulse.bodyBytes} B, CPU server/bench/others ${cpuText(run.cpuPercent)}, non-200 ` +
+        `${JSON.stringify(run.pulse.nonOk)}, peak RSS ${formatMiB(run.server.peakRssBytes)}`,
+    );
+    return run;
+  };
+  const { runs, discarded } = await repeatRuns(options.runs, once, options.log);
+  const pick = (f: (r: KpiReadsRun) => number): number[] => runs.map(f);
+  const nonOk = mergeCounts(runs.map((r) => r.pulse.nonOk));
+  const backgroundNonOk = mergeCounts(runs.map((r) => r.backgroundNonOk));
+  const bytes = (n: number): string => `${formatNumber(n)} B`;
+  return {
+    name: 'kpi-reads',
+    title: 'KPI reads',
+    method:
+      `\`GET ${PATH}\` (every KPI, window today, from the in-memory live values) from ${CONNECTIONS} ` +
+      `keep-alive connections with one request in flight each, for ${SECONDS} s after a ${WARMUP_SECONDS} s ` +
+      `warm-up, while ${formatNumber(BACKGROUND_PER_SECOND)} generated events/s are posted every ` +
+      `${BACKGROUND_TICK_MS} ms, on a fresh Pulse each run; latency from sending a request to the end of ` +
+      `its answer. Client: node:http \`request\` with a keep-alive \`Agent\` (maxSockets ${CONNECTIONS}), ` +
+      `chosen over global fetch (about 2.5× the requests/s in a trial here). Baseline, same run, before ` +
+      `Pulse starts: the same client against a bare \`http.createServer\` on a worker thread of the bench ` +
+      `process answering a fixed ${formatNumber(BODY_BYTES)} B JSON body. Caveats: the client, the ` +
+      `background load and the server share the two cores, so requests/s is bounded by the client as much ` +
+      `as by the server (the baseline shows that bound); Pulse's answer is bigger than the baseline's.`,
+    figures: [
+      {
+        label: 'Requests / s',
+        values: pick((r) => r.pulse.perSecond),
+        format: (v) => formatRate(v, 'req/s'),
+        baseline: {
+          label: 'bare node:http, 2 KB',
+          values: pick((r) => r.baseline.perSecond),
+          format: (v) => formatRate(v, 'req/s'),
+        },
+        goal: { label: '≥ 20,000 req/s', met: (m) => m >= 20_000 },
+      },
+      {
+        label: 'Latency p50',
+        values: pick((r) => r.pulse.p50Ms),
+        format: formatMs,
+        baseline: { label: 'bare node:http', values: pick((r) => r.baseline.p50Ms), format: formatMs },
+      },
+      {
+        label: 'Latency p99',
+        values: pick((r) => r.pulse.p99Ms),
+        format: formatMs,
+        baseline: { label: 'bare node:http', values: pick((r) => r.baseline.p99Ms), format: formatMs },
+        goal: { label: '≤ 5 ms', met: (m) => m <= 5 },
+      },
+      { label: 'Answer size', values: pick((r) => r.pulse.bodyBytes), format: bytes },
+      {
+        label: 'Server CPU (100 % = 1 core)',
+        values: pick((r) => r.cpuPercent.server),
+        format: formatPercent,
+      },
+      { label: 'Client CPU (bench process)', values: pick((r) => r.cpuPercent.bench), format: formatPercent },
+      { label: 'Server peak RSS', values: pick((r) => r.server.peakRssBytes), format: formatMiB },
+    ],
+    notes: [
+      `${formatNumber(runs.reduce((s, r) => s + r.pulse.requests, 0))} answers of 200 over ${runs.length} runs; ` +
+        `other answers (not counted): ${Object.keys(nonOk).length === 0 ? 'none' : JSON.stringify(nonOk)}.`,
+      `Background acknowledged ${formatRate(Math.min(...pick((r) => r.backgroundPerSecond)))}–` +
+        `${formatRate(Math.max(...pick((r) => r.backgroundPerSecond)))}; its non-200 answers: ` +
+        `${Object.keys(backgroundNonOk).length === 0 ? 'none' : JSON.stringify(backgroundNonOk)}.`,
+      ...busyNotes(
+        runs.map((r) => r.cpuPercent),
+        discarded.map((r) => r.cpuPercent),
+      ),
+      ...serverNotes(runs.map((r) => r.server)),
+    ],
+    runs,
+    discarded,
+  };
+}
