@@ -3,6 +3,7 @@ export type {
   DeliverBody,
   DeliveryMeta,
   DeliveryReceipt,
+  Source,
   SourceItem,
   SourceQuarantined,
 } from './types.js';

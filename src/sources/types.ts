@@ -42,3 +42,17 @@ export type DeliverBody = (
   maxEvents: number,
   meta: DeliveryMeta,
 ) => Promise<DeliveryReceipt>;
+
+/**
+ * A running source of events (http, files, nats): it hands batches to `deliver` and acknowledges them
+ * upstream (HTTP 2xx, NATS ack, a file moved to done/) only once `deliver` has resolved, i.e. after the
+ * commit, so a crash at any moment loses nothing acknowledged and a redelivery is only a duplicate.
+ */
+export interface Source {
+  /** `http`, `files`, `nats`: the `sourceKind` of every batch it delivers. */
+  readonly kind: string;
+  /** Begins reading; resolves once the source is listening or consuming. */
+  start(deliver: Deliver): Promise<void>;
+  /** Stops taking new input and waits for batches in flight to be committed and acknowledged. */
+  stop(): Promise<void>;
+}
