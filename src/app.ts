@@ -1,5 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import {
+  DEFAULT_ALERTS,
+  DEFAULT_SCORECARDS,
+  openAlerting,
+  type Alerting,
+  type AlertsConfig,
+  type ScorecardsConfig,
+} from './alerts/index.js';
 import { createContractValidator } from './contracts/index.js';
 import { KpiEngine, KpiSnapshot, LiveKpis, loadCatalogue } from './kpis/index.js';
 import { loadModels, ModelRunner, type RunResult } from './models/index.js';
@@ -42,6 +50,9 @@ export interface PulseOptions {
   readonly maxQueuedEvents?: number;
   /** The clock the KPI windows use (tests pin it). */
   readonly now?: () => Date;
+  /** Alert rules and channels; scorecard regions and schedule. */
+  readonly alerts?: AlertsConfig;
+  readonly scorecards?: ScorecardsConfig;
 }
 
 /** A running Pulse: one process, one DuckDB file, ingest + refresh loop + API. */
@@ -57,6 +68,7 @@ export interface RunningPulse {
   readonly live: LiveKpis;
   readonly engine: KpiEngine;
   readonly metrics: PulseMetrics;
+  readonly alerting: Alerting;
   /** Runs the models now; resolves when every event committed before the call is reflected. */
   refresh(): Promise<RunResult | undefined>;
   /** Rebuilds every model from scratch: the reference path. */
@@ -199,7 +211,24 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
       return revoked;
     },
   };
+  const alerting = openAlerting({
+    alerts: options.alerts ?? DEFAULT_ALERTS,
+    scorecards: options.scorecards ?? DEFAULT_SCORECARDS,
+    catalogue: pipeline.engine.catalogue,
+    live,
+    engine: pipeline.engine,
+    connection: await warehouse.connect(),
+    timeZone: options.timeZone ?? 'Europe/Paris',
+    onTransition: (transition) => metrics.alertTransitions.inc({ transition }),
+    onDelivery: (record) => {
+      metrics.alertDeliveries.inc({ channel: record.channel, outcome: record.outcome });
+      if (record.outcome === 'failed' || record.outcome === 'dropped')
+        served.app?.log.warn({ delivery: record }, 'alert delivery failed');
+    },
+    onError: (error) => served.app?.log.error({ err: error }, 'alerting failed'),
+  });
   const app = await buildApp({
+    alerting,
     keys,
     deliverBody: pipeline.deliverBody,
     overloaded: () => writer.queuedEvents >= (options.maxQueuedEvents ?? 200_000),
@@ -246,6 +275,7 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     live,
     engine: pipeline.engine,
     metrics,
+    alerting,
     refresh: () => loop.refresh(),
     async rebuild() {
       await writer.drained();
@@ -264,6 +294,7 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
       closed = true;
       clearInterval(tick);
       await app.close();
+      await alerting.close();
       await pipeline.close();
     },
   };

@@ -4,6 +4,7 @@ import { runGenerate } from './commands/generate.js';
 import { KEYS_USAGE, runKeys } from './commands/keys.js';
 import { INGEST_USAGE, runIngest } from './commands/ingest.js';
 import { RUN_USAGE, runModels } from './commands/run.js';
+import { SCORECARD_USAGE, runScorecard } from './commands/scorecard.js';
 import { START_USAGE, runStart } from './commands/start.js';
 
 const USAGE = `Pulse: real-time KPI intelligence for ecommerce
@@ -18,6 +19,7 @@ Commands:
   ${RUN_USAGE.replaceAll('\n', '\n  ')}
   ${BACKFILL_USAGE.replaceAll('\n', '\n  ')}
   ${KEYS_USAGE.replaceAll('\n', '\n  ')}
+  ${SCORECARD_USAGE.replaceAll('\n', '\n  ')}
 
 Configuration: pulse.config.yaml (or --config FILE), overridden by PULSE_TOKEN_KEY, PULSE_DB,
 PULSE_PORT, PULSE_HOST, PULSE_TIME_ZONE, PULSE_LOG_LEVEL.`;
@@ -29,6 +31,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   run: runModels,
   backfill: runBackfill,
   keys: runKeys,
+  scorecard: runScorecard,
 };
 
 export async function main(argv: string[]): Promise<number> {

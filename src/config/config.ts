@@ -1,6 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
+import {
+  DEFAULT_ALERTS,
+  DEFAULT_SCORECARDS,
+  parseAlertsConfig,
+  parseScorecardsConfig,
+  type AlertsConfig,
+  type ScorecardsConfig,
+} from '../alerts/config.js';
 import { PulseError } from '../errors.js';
 import { DEMO_TOKEN_KEY, MIN_TOKEN_KEY_LENGTH } from '../privacy/index.js';
 import type { Role, StoredKey } from '../security/index.js';
@@ -27,6 +35,8 @@ export interface PulseConfig {
   readonly logLevel: string;
   /** API keys given in the config file (hashes only). */
   readonly apiKeys: readonly StoredKey[];
+  readonly alerts: AlertsConfig;
+  readonly scorecards: ScorecardsConfig;
 }
 
 /** The file format (snake_case, every key optional). */
@@ -79,6 +89,9 @@ const fileSchema = {
       },
     },
     log_level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
+    // Checked in detail by the alerts module, which names each field.
+    alerts: { type: 'object' },
+    scorecards: { type: 'object' },
     auth: {
       type: 'object',
       additionalProperties: false,
@@ -156,6 +169,9 @@ export function loadConfig(
   const timeZone = env.PULSE_TIME_ZONE ?? file.business?.time_zone ?? 'Europe/Paris';
   if (!isValidTimeZone(timeZone))
     problems.push(`business.time_zone "${timeZone}" is not a known IANA time zone`);
+  const alerts = file.alerts === undefined ? DEFAULT_ALERTS : parseAlertsConfig(file.alerts, problems);
+  const scorecards =
+    file.scorecards === undefined ? DEFAULT_SCORECARDS : parseScorecardsConfig(file.scorecards, problems, alerts);
   if (problems.length > 0) {
     throw new PulseError(
       'PULSE_ERR_CONFIG',
@@ -198,6 +214,8 @@ export function loadConfig(
       expiresAt: key.expires_at ? new Date(key.expires_at) : null,
       revoked: false,
     })),
+    alerts,
+    scorecards,
   };
 }
 
@@ -210,6 +228,8 @@ interface ConfigFile {
   demo?: { history_days?: number; history_scale?: number; orders_per_day?: number; seed?: number };
   log_level?: string;
   auth?: { keys?: { id: string; name: string; sha256: string; roles: string[]; expires_at?: string }[] };
+  alerts?: unknown;
+  scorecards?: unknown;
 }
 
 function readConfigFile(path: string | undefined, problems: string[]): ConfigFile {

@@ -15,6 +15,8 @@ export interface PulseMetrics {
   readonly ingestQueueEvents: Gauge;
   readonly subscribers: Gauge<'transport'>;
   readonly overloadRejections: Counter;
+  readonly alertTransitions: Counter<'transition'>;
+  readonly alertDeliveries: Counter<'channel' | 'outcome'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): PulseMetrics {
@@ -84,6 +86,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Pulse
     overloadRejections: new Counter({
       name: 'pulse_ingest_overload_rejections_total',
       help: 'Ingest requests refused with 503 because the commit queue was full',
+      registers: [registry],
+    }),
+    alertTransitions: new Counter({
+      name: 'pulse_alert_transitions_total',
+      help: 'Alert state changes (pending, firing, escalated, resolved, suppressed, cancelled)',
+      labelNames: ['transition'],
+      registers: [registry],
+    }),
+    alertDeliveries: new Counter({
+      name: 'pulse_alert_deliveries_total',
+      help: 'Attempts to deliver an alert, status or scorecard to a channel, by outcome',
+      labelNames: ['channel', 'outcome'],
       registers: [registry],
     }),
   };

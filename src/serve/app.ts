@@ -1,9 +1,11 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import type { Alerting } from '../alerts/index.js';
 import type { KpiSnapshot, LiveKpis } from '../kpis/index.js';
 import type { PulseMetrics } from '../observability/index.js';
 import { eventsRoute, type DeliverBody } from '../sources/index.js';
+import { alertRoutes } from './alert-routes.js';
 import { authPlugin } from './auth.js';
 import { handleError } from './errors.js';
 import { keyRoutes, type KeyAdmin } from './key-routes.js';
@@ -26,6 +28,8 @@ export interface ServeOptions {
   /** Liveness and readiness of the parts behind the API. */
   readonly health: () => Promise<{ ready: boolean; checks: Record<string, unknown> }>;
   readonly version: string;
+  /** Alert states, history and scorecards (absent in a process that serves no alerts). */
+  readonly alerting?: Alerting;
 }
 
 /** The Fastify app: ingest, KPIs, health and OpenAPI docs, each area a plugin. */
@@ -79,6 +83,7 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
     maxBatchEvents: options.maxBatchEvents,
   });
   await app.register(kpiRoutes, { snapshot: options.snapshot, live: options.live });
+  if (options.alerting) await app.register(alertRoutes, { alerting: options.alerting });
   const kpiIds = options.snapshot.engine.catalogue.kpis.map((kpi) => kpi.id);
   await app.register(streamRoutes, {
     live: options.live,

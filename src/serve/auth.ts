@@ -16,6 +16,8 @@ const ACCESS: Readonly<Record<string, readonly Allowed[]>> = {
   'GET /v1/stream': ['read', 'seller'],
   'GET /v1/ws': ['read', 'seller'],
   'GET /metrics': ['read'],
+  'GET /v1/alerts': ['read'],
+  // POST /v1/scorecards stays admin-only: it writes files and reads every region.
 };
 
 const PUBLIC = new Set(['/', '/healthz', '/readyz']);

@@ -81,6 +81,33 @@ const MIGRATIONS: readonly { id: number; sql: string }[] = [
         revoked_at  TIMESTAMPTZ
       );`,
   },
+  {
+    id: 4,
+    sql: `
+      CREATE TABLE alert_events (
+        id          VARCHAR PRIMARY KEY,
+        at          TIMESTAMPTZ NOT NULL,
+        rule_id     VARCHAR NOT NULL,
+        alert_key   VARCHAR NOT NULL,
+        kpi         VARCHAR NOT NULL,
+        transition  VARCHAR NOT NULL,
+        level       VARCHAR,
+        value       VARCHAR,
+        as_of       TIMESTAMPTZ,
+        notice      VARCHAR NOT NULL
+      );
+      CREATE TABLE alert_deliveries (
+        message_id  VARCHAR NOT NULL,
+        kind        VARCHAR NOT NULL,
+        channel     VARCHAR NOT NULL,
+        attempt     INTEGER NOT NULL,
+        outcome     VARCHAR NOT NULL,
+        status      INTEGER,
+        error       VARCHAR,
+        at          TIMESTAMPTZ NOT NULL,
+        duration_ms INTEGER NOT NULL
+      );`,
+  },
 ];
 
 export async function migrate(connection: DuckDBConnection): Promise<void> {

@@ -40,6 +40,8 @@ export async function runStart(argv: string[]): Promise<number> {
     logLevel: config.logLevel,
     apiKeys: config.apiKeys,
     demo: config.demo.enabled,
+    alerts: config.alerts,
+    scorecards: config.scorecards,
   });
   const url = pulse.url.replace('127.0.0.1', 'localhost');
   process.stderr.write(

@@ -1,0 +1,223 @@
+import { randomUUID } from 'node:crypto';
+import type { Catalogue, Dimension, KpiAnswer, KpiEngine, LiveKpis } from '../kpis/index.js';
+import type { AlertsConfig } from './config.js';
+import { topContributors } from './contributors.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { AlertLog } from './log.js';
+import type { AlertNotice } from './notice.js';
+import { assess, bandRules, customRule, type AlertRule, type Observation } from './rules.js';
+import { INITIAL, step, type AlertStatus, type Transition } from './state.js';
+
+const WEEK_MS = 7 * 24 * 3_600_000;
+/** Last week's value moves slowly (only late data changes it): it is looked up at most this often. */
+const LAST_WEEK_TTL_MS = 30_000;
+
+/** The rules to evaluate: the catalogue's bands plus the configured ones, checked against the catalogue. */
+export function buildRules(config: AlertsConfig, catalogue: Catalogue, problems: string[]): AlertRule[] {
+  const rules = bandRules(catalogue.kpis, config.bandRules);
+  config.rules.forEach((rule, i) => {
+    const kpi = catalogue.kpis.find((k) => k.id === rule.kpi);
+    if (!kpi) {
+      problems.push(
+        `alerts.rules.${i}.kpi "${rule.kpi}" is not in the catalogue (${catalogue.kpis.map((k) => k.id).join(', ')})`,
+      );
+      return;
+    }
+    if (rule.filter && !kpi.dimensions.includes(rule.filter.dimension as Dimension)) {
+      problems.push(
+        `alerts.rules.${i}.filter: ${kpi.id} cannot be broken down by ${rule.filter.dimension} (it can by ${kpi.dimensions.join(', ')})`,
+      );
+      return;
+    }
+    rules.push(customRule(rule, kpi));
+  });
+  return rules;
+}
+
+export interface RuleState extends AlertStatus {
+  readonly rule_id: string;
+  readonly kpi: string;
+  readonly window: string;
+  readonly describe: string;
+  readonly last_metric: number | null;
+  readonly last_assessment: string;
+}
+
+export interface AlertEvaluatorOptions {
+  readonly rules: readonly AlertRule[];
+  readonly catalogue: Catalogue;
+  readonly live: LiveKpis;
+  /** For last week's values and contributors: reads DuckDB, only for change rules and on firing. */
+  readonly engine: KpiEngine;
+  readonly dispatcher: Dispatcher;
+  readonly log: AlertLog;
+  readonly evaluateEveryMs: number;
+  readonly now?: () => number;
+  readonly onTransition?: (transition: Transition, rule: AlertRule) => void;
+  readonly onError: (error: unknown) => void;
+}
+
+/**
+ * Evaluates every rule against the live KPI values after each refresh (and on a timer, so a
+ * for-duration ends on time without new data), moves each alert through its states and hands the
+ * transitions worth telling to the dispatcher. It never waits for a delivery.
+ */
+export class AlertEvaluator {
+  readonly #options: AlertEvaluatorOptions;
+  readonly #now: () => number;
+  readonly #statuses = new Map<string, AlertStatus>();
+  readonly #last = new Map<string, { metric: number | null; assessment: string }>();
+  readonly #lastWeek = new Map<string, { at: number; value: number | null }>();
+  #running: Promise<void> | undefined;
+  #again = false;
+  #timer: NodeJS.Timeout | undefined;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(options: AlertEvaluatorOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  start(): void {
+    this.#unsubscribe = this.#options.live.subscribe(() => void this.evaluate());
+    this.#timer = setInterval(() => void this.evaluate(), this.#options.evaluateEveryMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.#unsubscribe?.();
+    clearInterval(this.#timer);
+    await this.#running;
+  }
+
+  /** Evaluates all rules once; calls during a pass coalesce into one more pass. */
+  evaluate(): Promise<void> {
+    if (this.#running) {
+      this.#again = true;
+      return this.#running;
+    }
+    this.#running = (async () => {
+      do {
+        this.#again = false;
+        for (const rule of this.#options.rules) {
+          try {
+            await this.#evaluateRule(rule);
+          } catch (error) {
+            this.#options.onError(error);
+          }
+        }
+      } while (this.#again);
+    })().finally(() => (this.#running = undefined));
+    return this.#running;
+  }
+
+  states(): RuleState[] {
+    return this.#options.rules.map((rule) => {
+      const status = this.#statuses.get(rule.id) ?? INITIAL;
+      const last = this.#last.get(rule.id);
+      return {
+        rule_id: rule.id,
+        kpi: rule.kpi,
+        window: rule.window,
+        describe: rule.describe,
+        ...status,
+        last_metric: last?.metric ?? null,
+        last_assessment: last?.assessment ?? 'not_evaluated',
+      };
+    });
+  }
+
+  async #evaluateRule(rule: AlertRule): Promise<void> {
+    const answer = this.#options.live.get(
+      rule.kpi,
+      rule.window,
+      (rule.filter?.dimension as Dimension) ?? null,
+    );
+    if (!answer) return;
+    const observation = await this.#observe(rule, answer);
+    const assessment = assess(rule, observation);
+    this.#last.set(rule.id, { metric: assessment.metric, assessment: assessment.status });
+    const now = this.#now();
+    const before = this.#statuses.get(rule.id) ?? INITIAL;
+    const { status, transition } = step(before, assessment, now, rule);
+    this.#statuses.set(rule.id, status);
+    if (!transition) return;
+    this.#options.onTransition?.(transition, rule);
+    const kpi = this.#options.catalogue.kpis.find((k) => k.id === rule.kpi);
+    if (!kpi) return;
+    const told = transition === 'firing' || transition === 'escalated' || transition === 'resolved';
+    const contributors =
+      transition === 'firing' || transition === 'escalated'
+        ? await topContributors(rule, kpi, answer, this.#options.live, this.#options.engine)
+        : [];
+    const value = rule.filter ? pointValue(answer, rule.filter.value) : answer.value;
+    const notice: AlertNotice = {
+      id: randomUUID(),
+      rule_id: rule.id,
+      transition: told ? transition : 'firing',
+      level: transition === 'resolved' ? before.level : status.level,
+      kpi: kpi.id,
+      kpi_label: kpi.label,
+      unit: kpi.unit,
+      window: rule.window,
+      filter: rule.filter ?? null,
+      value: value ?? null,
+      metric: assessment.metric,
+      metric_kind: rule.metric,
+      band: { describe: rule.describe, limits: rule.limits },
+      as_of: answer.as_of,
+      lag_ms: answer.lag_ms,
+      at: new Date(now).toISOString(),
+      contributors,
+      definition: kpi.description,
+    };
+    this.#options.log.event({
+      id: notice.id,
+      at: new Date(now),
+      rule_id: rule.id,
+      alert_key: rule.filter ? `${rule.id}|${rule.filter.dimension}=${rule.filter.value}` : rule.id,
+      kpi: kpi.id,
+      transition,
+      level: notice.level,
+      value: notice.value === null ? null : String(notice.value),
+      as_of: notice.as_of,
+      notice,
+    });
+    if (told) this.#options.dispatcher.send(rule.channels, { kind: 'alert', id: notice.id, notice });
+  }
+
+  async #observe(rule: AlertRule, answer: KpiAnswer): Promise<Observation> {
+    const point = rule.filter ? answer.breakdown?.find((p) => String(p.key) === rule.filter?.value) : answer;
+    const value = point?.value === null || point?.value === undefined ? null : Number(point.value);
+    const volume =
+      point?.denominator !== null && point?.denominator !== undefined
+        ? Number(point.denominator)
+        : value === null
+          ? null
+          : Math.abs(value);
+    if (rule.metric !== 'change') return { value, volume };
+    return { value, volume, lastWeek: await this.#lastWeekValue(rule, answer) };
+  }
+
+  async #lastWeekValue(rule: AlertRule, answer: KpiAnswer): Promise<number | null> {
+    const key = `${rule.kpi}|${rule.window}|${rule.filter?.dimension ?? ''}|${rule.filter?.value ?? ''}`;
+    const cached = this.#lastWeek.get(key);
+    const now = this.#now();
+    if (cached && now - cached.at < LAST_WEEK_TTL_MS) return cached.value;
+    const from = new Date(Date.parse(answer.window.from) - WEEK_MS).toISOString();
+    const to = new Date(Date.parse(answer.window.to) - WEEK_MS).toISOString();
+    const lastWeek = await this.#options.engine.compute(rule.kpi, {
+      from,
+      to,
+      ...(rule.filter ? { by: rule.filter.dimension } : {}),
+    });
+    const raw = rule.filter ? pointValue(lastWeek, rule.filter.value) : lastWeek.value;
+    const value = raw === null || raw === undefined ? null : Number(raw);
+    this.#lastWeek.set(key, { at: now, value });
+    return value;
+  }
+}
+
+function pointValue(answer: KpiAnswer, key: string): string | number | null | undefined {
+  return answer.breakdown?.find((p) => String(p.key) === key)?.value;
+}
