@@ -87,7 +87,7 @@ export class AlertLog {
       ['rule', 'rule_id = $rule', query.rule],
       ['kpi', 'kpi = $kpi', query.kpi],
       ['transition', 'transition = $transition', query.transition],
-      ['since', 'at >= $since::TIMESTAMPTZ', query.since?.toISOString()],
+      ['since', 'occurred_at >= $since::TIMESTAMPTZ', query.since?.toISOString()],
     ];
     for (const [name, condition, value] of filters) {
       if (value === undefined) continue;
@@ -96,16 +96,16 @@ export class AlertLog {
     }
     return queryRows(
       this.#connection,
-      `SELECT e.id, strftime(e.at, '%Y-%m-%dT%H:%M:%S.%gZ') AS at, e.rule_id, e.alert_key, e.kpi, e.transition,
+      `SELECT e.id, strftime(e.occurred_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS "at", e.rule_id, e.alert_key, e.kpi, e.transition,
               e.level, e.value, strftime(e.as_of, '%Y-%m-%dT%H:%M:%S.%gZ') AS as_of, e.notice,
               coalesce((SELECT to_json(list({channel: d.channel, attempt: d.attempt, outcome: d.outcome,
                                              status: d.status, error: d.error,
-                                             at: strftime(d.at, '%Y-%m-%dT%H:%M:%S.%gZ')}
-                                            ORDER BY d.at, d.attempt))::VARCHAR
+                                             "at": strftime(d.attempted_at, '%Y-%m-%dT%H:%M:%S.%gZ')}
+                                            ORDER BY d.attempted_at, d.attempt))::VARCHAR
                         FROM alert_deliveries d WHERE d.message_id = e.id), '[]') AS deliveries
        FROM alert_events e
        ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY e.at DESC, e.id
+       ORDER BY e.occurred_at DESC, e.id
        LIMIT $limit`,
       params,
     );
@@ -116,8 +116,8 @@ export class AlertLog {
     return queryRows(
       this.#connection,
       `SELECT message_id, kind, channel, attempt, outcome, status, error,
-              strftime(at, '%Y-%m-%dT%H:%M:%S.%gZ') AS at, duration_ms
-       FROM alert_deliveries ORDER BY at DESC LIMIT $limit`,
+              strftime(attempted_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS "at", duration_ms
+       FROM alert_deliveries ORDER BY attempted_at DESC LIMIT $limit`,
       { limit },
     );
   }

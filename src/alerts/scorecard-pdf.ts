@@ -123,7 +123,11 @@ function block(doc: PDFKit.PDFDocument, entry: ScorecardKpi, region: string, top
     `Owner: ${kpi.owner}; definition v${kpi.definition_version}`,
   ];
   doc.font('Helvetica').fontSize(9).fillColor('#000');
-  lines.forEach((line, i) => doc.text(winAnsi(line), left, top + 76 + i * 13, { width: 270 }));
+  let y = top + 76;
+  for (const line of lines) {
+    doc.text(winAnsi(line), left, y, { width: 270 });
+    y = doc.y + 2;
+  }
   chart(doc, entry, PAGE.width - PAGE.margin - 230, top, 230, 140);
   doc
     .font('Helvetica')
@@ -154,6 +158,7 @@ function chart(
   const plotHeight = height - 34;
   const yOf = (v: number): number => plotTop + plotHeight - ((v - min) / span) * plotHeight;
   doc.font('Helvetica').fontSize(7).fillColor('#57606a').text('Last 7 days', x, y, { width });
+  doc.text(`axis ${formatAxis(min)} to ${formatAxis(max)}`, x, y, { width, align: 'right' });
   const slot = width / entry.trend.length;
   entry.trend.forEach((point, i) => {
     const bx = x + i * slot + slot * 0.15;
@@ -183,6 +188,10 @@ function chart(
     .lineWidth(0.5)
     .strokeColor('#57606a')
     .stroke();
+}
+
+function formatAxis(value: number): string {
+  return Math.abs(value) >= 100 ? value.toFixed(0) : String(Number(value.toPrecision(3)));
 }
 
 const REPLACEMENTS: Record<string, string> = {

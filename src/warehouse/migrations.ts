@@ -86,7 +86,7 @@ const MIGRATIONS: readonly { id: number; sql: string }[] = [
     sql: `
       CREATE TABLE alert_events (
         id          VARCHAR PRIMARY KEY,
-        at          TIMESTAMPTZ NOT NULL,
+        occurred_at TIMESTAMPTZ NOT NULL,
         rule_id     VARCHAR NOT NULL,
         alert_key   VARCHAR NOT NULL,
         kpi         VARCHAR NOT NULL,
@@ -104,7 +104,7 @@ const MIGRATIONS: readonly { id: number; sql: string }[] = [
         outcome     VARCHAR NOT NULL,
         status      INTEGER,
         error       VARCHAR,
-        at          TIMESTAMPTZ NOT NULL,
+        attempted_at TIMESTAMPTZ NOT NULL,
         duration_ms INTEGER NOT NULL
       );`,
   },
