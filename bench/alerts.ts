@@ -44,6 +44,7 @@ interface AlertsRun {
   kpiJsonMs: number[];
   scorecardBytes: number;
   missed: number;
+  missedReason?: string;
   cpuPercent: { server: number; bench: number; others: number };
   server: ServerStats;
 }
@@ -153,7 +154,7 @@ async function alertsOnce(run: number, markers: number): Promise<AlertsRun> {
     BACKGROUND_PER_SECOND,
     BACKGROUND_TICK_MS,
   );
-  const result: Omit<AlertsRun, 'cpuPercent' | 'server'> = {
+  const result: Omit<AlertsRun, 'cpuPercent' | 'server' | 'missedReason'> & { missedReason?: string } = {
     webhookMs: [],
     kpiVisibleMs: [],
     resolvedMs: [],
@@ -185,8 +186,9 @@ async function alertsOnce(run: number, markers: number): Promise<AlertsRun> {
           result.kpiVisibleMs.push(seen.seenAt - answered);
           result.resolvedMs.push(resolvedAt - cancelled);
         }
-      } catch {
+      } catch (error) {
         result.missed++;
+        result.missedReason ??= error instanceof Error ? error.message : String(error);
         await post(pulse.url, cancellation(run, i)).catch(() => undefined);
         await sleep(2_000);
       }
@@ -233,7 +235,8 @@ export async function runAlertsBenchmark(options: AlertsBenchOptions): Promise<B
       options.log(
         `alerts run ${i}/${options.runs}: webhook p50 ${formatMs(percentile(run.webhookMs, 50))}, ` +
           `p95 ${formatMs(percentile(run.webhookMs, 95))}, KPI visible p50 ${formatMs(percentile(run.kpiVisibleMs, 50))}, ` +
-          `scorecard p50 ${formatMs(percentile(run.scorecardMs, 50))}, missed ${run.missed}, CPU ${cpuText(run.cpuPercent)}`,
+          `scorecard p50 ${formatMs(percentile(run.scorecardMs, 50))}, missed ${run.missed}` +
+          `${run.missedReason ? ` (${run.missedReason})` : ''}, CPU ${cpuText(run.cpuPercent)}`,
       );
       return run;
     },
@@ -279,7 +282,8 @@ export async function runAlertsBenchmark(options: AlertsBenchOptions): Promise<B
       { label: 'Server peak RSS', values: runs.map((r) => r.server.peakRssBytes), format: formatMiB },
     ],
     notes: [
-      `Markers missed (no webhook or KPI within ${TIMEOUT_MS / 1000} s): ${runs.reduce((s, r) => s + r.missed, 0)}.`,
+      `Markers missed (no webhook or KPI within ${TIMEOUT_MS / 1000} s): ${runs.reduce((s, r) => s + r.missed, 0)}` +
+        `${runs.find((r) => r.missedReason)?.missedReason ? ` (first: ${runs.find((r) => r.missedReason)?.missedReason})` : ''}.`,
       `Scorecard size: ${runs[0]?.scorecardBytes ?? 0} bytes. Ratio column: webhook ÷ KPI visible, PDF ÷ JSON (${formatRatio(1)} = equal).`,
       ...busyNotes(
         runs.map((r) => r.cpuPercent),

@@ -1,4 +1,5 @@
 import { Ajv } from 'ajv';
+import type { ObjectStoreConfig } from './object-store.js';
 
 /**
  * The `alerts:` and `scorecards:` sections of pulse.config.yaml: channels, rules and the
@@ -74,6 +75,8 @@ export interface ScorecardsConfig {
   readonly email: { readonly channel: string; readonly to: readonly string[] } | null;
   /** Channels (Slack/Teams) that get the morning status summary. */
   readonly statusChannels: readonly string[];
+  /** An S3-compatible bucket each PDF is also copied to. */
+  readonly s3: ObjectStoreConfig | null;
 }
 
 const DURATION = {
@@ -225,6 +228,19 @@ const scorecardsSchema = {
       },
     },
     status_channels: CHANNEL_LIST,
+    s3: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['endpoint', 'bucket', 'access_key_id', 'secret_access_key'],
+      properties: {
+        endpoint: HTTP_URL,
+        bucket: { type: 'string', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' },
+        region: { type: 'string', pattern: '^[a-z0-9-]{1,32}$' },
+        prefix: { type: 'string', maxLength: 512, pattern: '^[^\\\\]*$' },
+        access_key_id: { type: 'string', minLength: 1, maxLength: 256 },
+        secret_access_key: { type: 'string', minLength: 1, maxLength: 512 },
+      },
+    },
   },
 } as const;
 
@@ -428,6 +444,7 @@ export const DEFAULT_SCORECARDS: ScorecardsConfig = {
   dailyAt: null,
   email: null,
   statusChannels: [],
+  s3: null,
 };
 
 export function parseScorecardsConfig(
@@ -446,6 +463,14 @@ export function parseScorecardsConfig(
     daily_at?: string | null;
     email?: { channel: string; to?: string[] };
     status_channels?: string[];
+    s3?: {
+      endpoint: string;
+      bucket: string;
+      region?: string;
+      prefix?: string;
+      access_key_id: string;
+      secret_access_key: string;
+    };
   };
   const byName = new Map(alerts.channels.map((c) => [c.name, c]));
   let email: ScorecardsConfig['email'] = null;
@@ -472,5 +497,15 @@ export function parseScorecardsConfig(
     dailyAt: file.daily_at ?? null,
     email,
     statusChannels,
+    s3: file.s3
+      ? {
+          endpoint: file.s3.endpoint,
+          bucket: file.s3.bucket,
+          region: file.s3.region ?? 'us-east-1',
+          prefix: file.s3.prefix ?? '',
+          accessKeyId: file.s3.access_key_id,
+          secretAccessKey: file.s3.secret_access_key,
+        }
+      : null,
   };
 }

@@ -6,6 +6,7 @@ import { offsetMs, startOfBusinessDay } from '../kpis/index.js';
 import { PulseError } from '../errors.js';
 import type { ScorecardsConfig } from './config.js';
 import type { Dispatcher } from './dispatcher.js';
+import { putObject } from './object-store.js';
 import { scorecardData, businessDay } from './scorecard-data.js';
 import { renderScorecardPdf } from './scorecard-pdf.js';
 import { statusLine, type StatusSummary } from './status.js';
@@ -14,6 +15,8 @@ export interface RenderedScorecard {
   readonly region: string;
   readonly date: string;
   readonly path: string;
+  /** Where the PDF was copied in the bucket, when one is configured. */
+  readonly object: string | null;
   readonly bytes: number;
   readonly renderMs: number;
 }
@@ -78,7 +81,21 @@ export class Scorecards {
     const partial = `${path}.${process.pid}.partial`;
     await writeFile(partial, pdf);
     await rename(partial, path);
-    return { region, date, path, bytes: pdf.length, renderMs: performance.now() - started };
+    let object: string | null = null;
+    if (this.#config.s3) {
+      // The PDF is on disk already: a bucket that is down is reported, and the next run copies again.
+      try {
+        object = await putObject(
+          this.#config.s3,
+          `${date}/scorecard-${region}-${date}.pdf`,
+          pdf,
+          'application/pdf',
+        );
+      } catch (error) {
+        this.#onError(error);
+      }
+    }
+    return { region, date, path, object, bytes: pdf.length, renderMs: performance.now() - started };
   }
 
   /** Every configured region for `date`, e-mailed when an e-mail channel is configured. */

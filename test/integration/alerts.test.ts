@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { parseAlertsConfig, parseScorecardsConfig } from '../../src/alerts/index.js';
 import { orderEvent, startTestPulse, TEST_TOKEN_KEY, type TestPulse } from '../support/pulse.js';
-import { startHttpReceiver, startSmtpReceiver } from '../support/receivers.js';
+import aws4 from 'aws4';
+import { startHttpReceiver, startS3Receiver, startSmtpReceiver } from '../support/receivers.js';
 
 const NOW = new Date('2026-03-10T12:00:00Z');
 const SECRET = 'hook-secret-0123456789';
@@ -41,12 +42,14 @@ describe('alerts and scorecards', () => {
   let pulse: TestPulse;
   let http: Awaited<ReturnType<typeof startHttpReceiver>>;
   let smtp: Awaited<ReturnType<typeof startSmtpReceiver>>;
+  let s3: Awaited<ReturnType<typeof startS3Receiver>>;
   const dir = mkdtempSync(join(tmpdir(), 'pulse-alerts-'));
   let configYaml = '';
 
   before(async () => {
     http = await startHttpReceiver();
     smtp = await startSmtpReceiver();
+    s3 = await startS3Receiver('pulse-scorecards');
     // Refused at once: a dead channel must not hold up the others.
     http.script('/flaky', [500, 503]);
     const raw = {
@@ -80,7 +83,8 @@ describe('alerts and scorecards', () => {
           channels: ['slack', 'teams', 'hook', 'flaky', 'dead', 'mail'],
         },
       ],
-      delivery: { attempts: 3, backoff: '50ms', timeout: '2s' },
+      // A generous timeout: on a loaded machine a slow answer must not turn into a retried (doubled) message.
+      delivery: { attempts: 3, backoff: '50ms', timeout: '15s' },
     };
     const problems: string[] = [];
     const alerts = parseAlertsConfig(raw, problems);
@@ -89,6 +93,13 @@ describe('alerts and scorecards', () => {
       regions: ['FR', 'DE'],
       email: { channel: 'mail', to: ['leads@example.com'] },
       status_channels: ['slack'],
+      s3: {
+        endpoint: s3.endpoint,
+        bucket: 'pulse-scorecards',
+        prefix: 'daily/',
+        access_key_id: 'S3RVER',
+        secret_access_key: 'S3RVER',
+      },
     };
     const scorecards = parseScorecardsConfig(scorecardsRaw, problems, alerts);
     assert.deepEqual(problems, []);
@@ -113,6 +124,7 @@ describe('alerts and scorecards', () => {
     await pulse?.dispose();
     await http?.close();
     await smtp?.close();
+    await s3?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -178,8 +190,10 @@ describe('alerts and scorecards', () => {
     const answer = await waitForAlerts(pulse, (events) => {
       const event = events.find((e) => e.transition === 'firing');
       const deliveries = (event?.deliveries ?? []) as { channel: string; outcome: string }[];
-      return deliveries.some((d) => d.channel === 'dead' && d.outcome === 'failed') &&
-        deliveries.some((d) => d.channel === 'flaky' && d.outcome === 'delivered')
+      const settled = (channel: string, outcome: string) =>
+        deliveries.some((d) => d.channel === channel && d.outcome === outcome);
+      return settled('dead', 'failed') &&
+        ['slack', 'teams', 'hook', 'mail', 'flaky'].every((channel) => settled(channel, 'delivered'))
         ? event
         : undefined;
     });
@@ -278,6 +292,22 @@ describe('alerts and scorecards', () => {
     assert.match(text, /50\.00 %/);
     assert.match(text, /Company-wide/);
     assert.match(text, /Status: OK/);
+    // The same PDF was copied to the bucket (read back with a signed GET).
+    const url = new URL(s3.endpoint);
+    const get = aws4.sign(
+      {
+        host: url.host,
+        path: '/pulse-scorecards/daily/2026-03-09/scorecard-FR-2026-03-09.pdf',
+        service: 's3',
+        region: 'us-east-1',
+      },
+      { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    );
+    const stored = await fetch(`${s3.endpoint}${get.path}`, {
+      headers: get.headers as Record<string, string>,
+    });
+    assert.equal(stored.status, 200);
+    assert.ok(Buffer.from(await stored.arrayBuffer()).equals(readFileSync(path)));
     // And as an image: pdftoppm renders the first page.
     execFileSync('pdftoppm', ['-png', '-r', '40', '-f', '1', '-l', '1', path, join(dir, 'page')]);
     const png = [join(dir, 'page-1.png'), join(dir, 'page-01.png')].find((p) => existsSync(p));
