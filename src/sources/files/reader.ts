@@ -70,8 +70,9 @@ export class MappingReader {
     await this.#connection.run('DROP TABLE IF EXISTS source_rows; DROP TABLE IF EXISTS mapped');
     const read =
       format === 'csv'
-        ? `read_csv(${sqlString(path)}, all_varchar = true, header = true, strict_mode = true, ` +
-          `max_line_size = ${this.#maxLineBytes}, sample_size = -1)`
+        ? // RFC 4180 only: a stray quote is an error, not a character the sniffer guesses around.
+          `read_csv(${sqlString(path)}, all_varchar = true, header = true, strict_mode = true, ` +
+          `delim = ',', quote = '"', escape = '"', max_line_size = ${this.#maxLineBytes}, sample_size = -1)`
         : format === 'parquet'
           ? `read_parquet(${sqlString(path)})`
           : `read_json(${sqlString(path)}, format = 'newline_delimited', maximum_object_size = ${this.#maxLineBytes})`;
@@ -81,11 +82,12 @@ export class MappingReader {
       );
     } catch (error) {
       const message = (error as Error).message;
-      if (/maximum line size|max_line_size|maximum_object_size|maximum object size/i.test(message)) {
+      if (/Maximum line size of \d+ bytes exceeded|maximum_object_size/.test(message)) {
+        const line = /Error on Line: (\d+)/.exec(message)?.[1];
         throw new PulseError(
           'PULSE_ERR_FILE_LINE_TOO_LONG',
-          `a line is longer than ${this.#maxLineBytes} bytes: ${firstLine(message)}`,
-          { field: 'file' },
+          `${line ? `line ${line}` : 'a line'} is longer than ${this.#maxLineBytes} bytes (max_line_bytes)`,
+          { field: line ? `line ${line}` : 'file' },
         );
       }
       throw new PulseError('PULSE_ERR_FILE_UNREADABLE', `not a readable ${format.toUpperCase()} file: ${firstLine(message)}`, {
@@ -136,10 +138,10 @@ export class MappingReader {
           time: time as string | null,
           data: data as string | null,
         });
-      }
-      if (batch.length >= size) {
-        yield batch;
-        batch = [];
+        if (batch.length >= size) {
+          yield batch;
+          batch = [];
+        }
       }
     }
     if (batch.length > 0) yield batch;
@@ -162,6 +164,13 @@ export class MappingReader {
   }
 }
 
+/** DuckDB's errors run over many lines; the first two say what went wrong. */
 function firstLine(message: string): string {
-  return message.split('\n')[0]?.slice(0, 500) ?? '';
+  return message
+    .split('\n')
+    .slice(0, 2)
+    .map((line) => line.trim())
+    .filter((line) => line.length > 0)
+    .join(' ')
+    .slice(0, 500);
 }
