@@ -8,7 +8,13 @@ import { FreshnessTracker, RefreshLoop } from './orchestrator/index.js';
 import { createTokeniser } from './privacy/index.js';
 import { demoStoredKey, generateKey, KeyRing, type Role, type StoredKey } from './security/index.js';
 import { buildApp } from './serve/index.js';
-import { FilesSource, type Deliver, type DeliverBody, type DeliveryReceipt, type FilesSourceOptions } from './sources/index.js';
+import {
+  FilesSource,
+  type Deliver,
+  type DeliverBody,
+  type DeliveryReceipt,
+  type FilesSourceOptions,
+} from './sources/index.js';
 import {
   BronzeWriter,
   createIngestor,

@@ -1,5 +1,15 @@
 import { strict as assert } from 'node:assert';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -35,7 +45,12 @@ describe('file drops', () => {
     const drop = join(dir, 'drop');
     const pulse = await startTestPulse({
       dir,
-      files: { dir: drop, stableMs: 1500, pollMs: 50, mappings: [{ match: 'orders_export*.csv', mapping: 'shopify_orders' }] },
+      files: {
+        dir: drop,
+        stableMs: 1500,
+        pollMs: 50,
+        mappings: [{ match: 'orders_export*.csv', mapping: 'shopify_orders' }],
+      },
     });
     try {
       // Written under a partial name, then renamed into place: nothing is read before the rename.
@@ -54,16 +69,22 @@ describe('file drops', () => {
       );
       assert.equal(report.quarantined_events[0]?.id, 'shopify/order/#1006');
       assert.match(report.quarantined_events[0]?.field ?? '', /lines\[0\]\.quantity/);
-      assert.deepEqual(report.quarantined_by_reason, { [`${report.quarantined_events[0]?.rule} data.lines[0].quantity`]: 1 });
+      assert.deepEqual(report.quarantined_by_reason, {
+        [`${report.quarantined_events[0]?.rule} data.lines[0].quantity`]: 1,
+      });
       assert.ok(report.duration_ms >= 0 && report.started_at <= report.finished_at);
       assert.equal(await bronzeCount(pulse, `event_id LIKE 'shopify/%'`), 12);
-      const leaked = await pulse.sql(`SELECT count(*)::INTEGER AS n FROM bronze_events WHERE data LIKE '%example.%' OR data LIKE '%Dupont%'`);
+      const leaked = await pulse.sql(
+        `SELECT count(*)::INTEGER AS n FROM bronze_events WHERE data LIKE '%example.%' OR data LIKE '%Dupont%'`,
+      );
       assert.equal(leaked[0]?.n, 0, 'emails and names never reach bronze');
       await pulse.refresh();
       // By hand: #1001 (50 − 5 − 8.16) + (12 − 1.20 − 1.96) = 45.68; #1002 59.97 − 9.58 = 50.39;
       // #1003 cancelled; #1004 (40 − 4 − 6) + (10 − 1 − 1.50) = 37.50, refund −10.00; #1005 30.00.
       const kpi = (await (
-        await pulse.fetch(`${pulse.url}/v1/kpis/net_revenue?from=2024-03-01T00:00:00Z&to=2024-03-05T00:00:00Z`)
+        await pulse.fetch(
+          `${pulse.url}/v1/kpis/net_revenue?from=2024-03-01T00:00:00Z&to=2024-03-05T00:00:00Z`,
+        )
       ).json()) as { value: string };
       assert.equal(kpi.value, '153.57');
 
@@ -122,7 +143,10 @@ describe('file drops', () => {
     try {
       const expected: Record<string, [string, RegExp]> = {
         'retail-malformed.csv': ['PULSE_ERR_FILE_UNREADABLE', /not a readable CSV file/],
-        'retail-wrong-columns.csv': ['PULSE_ERR_FILE_COLUMNS', /needs columns "InvoiceNo", "StockCode".*it has "Invoice", "Sku", "Qty"/],
+        'retail-wrong-columns.csv': [
+          'PULSE_ERR_FILE_COLUMNS',
+          /needs columns "InvoiceNo", "StockCode".*it has "Invoice", "Sku", "Qty"/,
+        ],
         'retail-binary.csv': ['PULSE_ERR_FILE_FORMAT', /binary content/],
         'retail-empty.csv': ['PULSE_ERR_FILE_EMPTY', /empty/],
         'retail-header-only.csv': ['PULSE_ERR_FILE_EMPTY', /no rows/],
@@ -154,7 +178,13 @@ describe('file drops', () => {
     const drop = join(dir, 'drop');
     mkdirSync(drop, { recursive: true });
     for (const day of RETAIL_DAYS) copyFileSync(join(FIXTURES, 'online-retail', day), join(drop, day));
-    const files = { dir: drop, stableMs: 100, pollMs: 50, batchEvents: 5, mappings: [{ match: '*.csv', mapping: 'online_retail' }] };
+    const files = {
+      dir: drop,
+      stableMs: 100,
+      pollMs: 50,
+      batchEvents: 5,
+      mappings: [{ match: '*.csv', mapping: 'online_retail' }],
+    };
     let closing: Promise<void> | undefined;
     const first: { pulse?: TestPulse } = {};
     first.pulse = await startTestPulse({

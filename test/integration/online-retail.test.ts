@@ -99,10 +99,16 @@ describe('the Online Retail excerpt end to end', () => {
       duplicates: 0,
       quarantined: 6,
     });
-    assert.match(first.stderr, /2010-12-01\.csv: 100% \(16\/16 events\)/, 'plain progress lines off a terminal');
+    assert.match(
+      first.stderr,
+      /2010-12-01\.csv: 100% \(16\/16 events\)/,
+      'plain progress lines off a terminal',
+    );
     for (const day of DAYS) {
       assert.equal(existsSync(join(drop, 'done', `${day}.csv`)), true);
-      const report = JSON.parse(readFileSync(join(drop, 'done', `${day}.csv.report.json`), 'utf8')) as FileReport;
+      const report = JSON.parse(
+        readFileSync(join(drop, 'done', `${day}.csv.report.json`), 'utf8'),
+      ) as FileReport;
       assert.equal(report.status, 'done');
       assert.equal(report.quarantined_events.length, report.quarantined);
     }
@@ -113,7 +119,9 @@ describe('the Online Retail excerpt end to end', () => {
     const second = load([again, '--mapping', 'online_retail', '--db', db]);
     assert.equal(second.code, 0, second.stderr);
     assert.deepEqual(
-      (({ accepted, duplicates }) => ({ accepted, duplicates }))(JSON.parse(second.stdout) as Record<string, number>),
+      (({ accepted, duplicates }) => ({ accepted, duplicates }))(
+        JSON.parse(second.stdout) as Record<string, number>,
+      ),
       { accepted: 0, duplicates: 44 },
     );
 

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { createContractValidator } from '../../src/contracts/index.js';
 import { findMapping, MappingReader } from '../../src/sources/index.js';
 
@@ -15,8 +16,13 @@ interface Event {
   data: Record<string, unknown>;
 }
 
-async function mapFile(reader: MappingReader, path: string, mapping: string) {
-  const counts = await reader.map(path, 'csv', findMapping(mapping));
+async function mapFile(
+  reader: MappingReader,
+  path: string,
+  mapping: string,
+  format: 'csv' | 'parquet' = 'csv',
+) {
+  const counts = await reader.map(path, format, findMapping(mapping));
   const events: Event[] = [];
   for await (const batch of reader.events(1000)) {
     for (const row of batch) {
@@ -205,14 +211,32 @@ describe('file mappings', () => {
     assert.equal((adjustment?.data.lines as { quantity: number }[])[0]?.quantity, -5);
   });
 
+  it('reads the same export as Parquet to the same events', async () => {
+    const parquet = join(dir, 'orders_export_1.parquet');
+    const instance = await DuckDBInstance.create(':memory:');
+    const db = await instance.connect();
+    await db.run(
+      `COPY (SELECT * FROM read_csv('${SHOPIFY}', all_varchar = true)) TO '${parquet}' (FORMAT parquet)`,
+    );
+    db.closeSync();
+    instance.closeSync();
+    const fromCsv = await mapFile(reader, SHOPIFY, 'shopify_orders');
+    const fromParquet = await mapFile(reader, parquet, 'shopify_orders', 'parquet');
+    assert.equal(fromParquet.rows, 8);
+    assert.deepEqual(fromParquet.events, fromCsv.events);
+  });
+
   it('names the missing columns when a file is not the export its mapping reads', async () => {
     const path = join(dir, 'wrong.csv');
     writeFileSync(path, 'Invoice,Qty\n1,2\n');
-    await assert.rejects(reader.map(path, 'csv', findMapping('online_retail')), (error: Error & { code?: string }) => {
-      assert.equal(error.code, 'PULSE_ERR_FILE_COLUMNS');
-      assert.match(error.message, /"InvoiceNo", "StockCode", "Quantity"/);
-      return true;
-    });
+    await assert.rejects(
+      reader.map(path, 'csv', findMapping('online_retail')),
+      (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'PULSE_ERR_FILE_COLUMNS');
+        assert.match(error.message, /"InvoiceNo", "StockCode", "Quantity"/);
+        return true;
+      },
+    );
     assert.throws(() => findMapping('nope'), /no mapping "nope"; known: online_retail, shopify_orders/);
   });
 });

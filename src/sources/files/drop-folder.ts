@@ -34,7 +34,10 @@ const IN_PROGRESS = /^\.|\.(part|partial|tmp|crdownload|filepart)$/i;
 
 export function globToRegExp(glob: string): RegExp {
   // Each * becomes a lazy run without backtracking blow-up on short names; names are single path segments.
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '.*').replaceAll('?', '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replaceAll('*', '.*')
+    .replaceAll('?', '.');
   return new RegExp(`^${body}$`, 'i');
 }
 

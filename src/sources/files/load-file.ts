@@ -56,7 +56,11 @@ export class DeliveryFailed extends Error {
   }
 }
 
-async function deliverBatch(options: LoadFileOptions, items: SourceItem[], tally: ReportTally): Promise<void> {
+async function deliverBatch(
+  options: LoadFileOptions,
+  items: SourceItem[],
+  tally: ReportTally,
+): Promise<void> {
   if (options.signal?.aborted) throw new LoadInterrupted();
   let receipt;
   try {
@@ -132,7 +136,8 @@ export async function loadFile(path: string, options: LoadFileOptions): Promise<
 
 /** An empty file, or binary bytes in a text format, fail before anything is read. */
 function checkContent(path: string, format: FileFormat): void {
-  if (statSync(path).size === 0) throw new PulseError('PULSE_ERR_FILE_EMPTY', 'the file is empty (0 bytes)', { field: 'file' });
+  if (statSync(path).size === 0)
+    throw new PulseError('PULSE_ERR_FILE_EMPTY', 'the file is empty (0 bytes)', { field: 'file' });
   if (format === 'parquet') return;
   const head = Buffer.alloc(64 * 1024);
   const fd = openSync(path, 'r');
@@ -175,7 +180,11 @@ function toItem(row: MappedRow, source: string): SourceItem {
   try {
     data = row.data === null ? undefined : withoutNulls(JSON.parse(row.data));
   } catch (error) {
-    return { kind: 'unparseable', text: row.data ?? '', message: `mapping output is not JSON: ${(error as Error).message}` };
+    return {
+      kind: 'unparseable',
+      text: row.data ?? '',
+      message: `mapping output is not JSON: ${(error as Error).message}`,
+    };
   }
   const event: Record<string, unknown> = { specversion: '1.0', id: row.id, source, type: row.type, data };
   if (row.time !== null) event.time = row.time;
@@ -203,7 +212,11 @@ async function loadCloudEvents(path: string, options: LoadFileOptions, tally: Re
     batch = [];
     options.onProgress?.({ file: basename(path), done: bytes, total, unit: 'bytes' });
   };
-  for await (const { line, lineNo } of readLines(path, options.maxLineBytes ?? 1024 * 1024, (b) => (bytes = b))) {
+  for await (const { line, lineNo } of readLines(
+    path,
+    options.maxLineBytes ?? 1024 * 1024,
+    (b) => (bytes = b),
+  )) {
     if (line.trim().length === 0) continue;
     rows += 1;
     try {

@@ -38,7 +38,12 @@ export class MappingReader {
   readonly #spill: string;
   readonly #maxLineBytes: number;
 
-  private constructor(instance: DuckDBInstance, connection: DuckDBConnection, spill: string, maxLine: number) {
+  private constructor(
+    instance: DuckDBInstance,
+    connection: DuckDBConnection,
+    spill: string,
+    maxLine: number,
+  ) {
     this.#instance = instance;
     this.#connection = connection;
     this.#spill = spill;
@@ -66,7 +71,11 @@ export class MappingReader {
    * Loads the file's rows into `source_rows` and runs the mapping into `mapped`. Returns the rows
    * read and the events the mapping made; nothing is delivered yet.
    */
-  async map(path: string, format: TabularFormat, mapping: Mapping): Promise<{ rows: number; events: number }> {
+  async map(
+    path: string,
+    format: TabularFormat,
+    mapping: Mapping,
+  ): Promise<{ rows: number; events: number }> {
     await this.#connection.run('DROP TABLE IF EXISTS source_rows; DROP TABLE IF EXISTS mapped');
     const read =
       format === 'csv'
@@ -90,9 +99,13 @@ export class MappingReader {
           { field: line ? `line ${line}` : 'file' },
         );
       }
-      throw new PulseError('PULSE_ERR_FILE_UNREADABLE', `not a readable ${format.toUpperCase()} file: ${firstLine(message)}`, {
-        field: 'file',
-      });
+      throw new PulseError(
+        'PULSE_ERR_FILE_UNREADABLE',
+        `not a readable ${format.toUpperCase()} file: ${firstLine(message)}`,
+        {
+          field: 'file',
+        },
+      );
     }
     const described = await this.#connection.runAndReadAll(`DESCRIBE source_rows`);
     const present = new Set(described.getRowObjectsJson().map((row) => String(row.column_name)));
@@ -101,7 +114,11 @@ export class MappingReader {
       throw new PulseError(
         'PULSE_ERR_FILE_COLUMNS',
         `mapping ${mapping.name} needs columns ${missing.map((c) => JSON.stringify(c)).join(', ')}, ` +
-          `which the file lacks (it has ${[...present].filter((c) => c !== '_row').slice(0, 30).map((c) => JSON.stringify(c)).join(', ')})`,
+          `which the file lacks (it has ${[...present]
+            .filter((c) => c !== '_row')
+            .slice(0, 30)
+            .map((c) => JSON.stringify(c))
+            .join(', ')})`,
         { field: 'columns', details: { missing } },
       );
     }
