@@ -81,7 +81,7 @@ export class MappingReader {
       format === 'csv'
         ? // RFC 4180 only: a stray quote is an error, not a character the sniffer guesses around.
           `read_csv(${sqlString(path)}, all_varchar = true, header = true, strict_mode = true, ` +
-          `delim = ',', quote = '"', escape = '"', max_line_size = ${this.#maxLineBytes}, sample_size = -1)`
+          `delim = ',', quote = '"', escape = '"', max_line_size = ${this.#maxLineBytes})`
         : format === 'parquet'
           ? `read_parquet(${sqlString(path)})`
           : `read_json(${sqlString(path)}, format = 'newline_delimited', maximum_object_size = ${this.#maxLineBytes})`;
