@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { FileReport } from '../../src/sources/index.js';
-import { startTestPulse, TEST_TOKEN_KEY } from '../support/pulse.js';
+import { orderEvent, startTestPulse, TEST_TOKEN_KEY } from '../support/pulse.js';
 
 const BIN = fileURLToPath(new URL('../../../bin/pulse.js', import.meta.url));
 const EXCERPT = fileURLToPath(new URL('../fixtures/online-retail/', import.meta.url));
@@ -146,24 +146,37 @@ describe('the Online Retail excerpt end to end', () => {
         time: r.hour,
         data: { currency: 'GBP', hour: r.hour, rate_to_eur: Number(r.rate) },
       }));
-      const posted = await pulse.post(JSON.stringify(fx), 'application/cloudevents-batch+json');
-      assert.equal(posted.body.accepted, rates.length);
+      // One order in EUR, net 2 × 51.00 − 2.00 tax = 100.00, placed at 10:30 UTC on 2010-12-01,
+      // an hour with no GBP rate: it converts at 09:00's, 1.1333 (1.1 + 9 × 0.0037).
+      const eurOrder = orderEvent({
+        orderId: 'EUR-1',
+        placedAt: '2010-12-01T10:30:00Z',
+        quantity: 2,
+        unitPrice: 51,
+      });
+      const posted = await pulse.post(
+        JSON.stringify([...fx, eurOrder]),
+        'application/cloudevents-batch+json',
+      );
+      assert.equal(posted.body.accepted, rates.length + 1);
       await pulse.refresh();
 
       const gbp = (await (
         await pulse.fetch(`${pulse.url}/v1/kpis/net_revenue?${window}&currency=GBP`)
       ).json()) as { value: string; unit: string };
       assert.equal(gbp.unit, 'GBP');
-      assert.equal(gbp.value, await expectedNetRevenue());
-      assert.equal(gbp.value, '4359.75'); // the same rules summed once by hand with Python's Decimal
+      // The GBP lines come back exactly (4359.75: the same rules summed once by hand with Python's
+      // Decimal); the EUR order adds 100 ÷ 1.1333 = 88.2378…, rounded once on the total.
+      assert.equal(await expectedNetRevenue(), '4359.75');
+      assert.equal(gbp.value, '4447.99');
       const eur = (await (await pulse.fetch(`${pulse.url}/v1/kpis/net_revenue?${window}`)).json()) as {
         value: string;
         unit: string;
       };
       assert.equal(eur.unit, 'EUR');
-      assert.equal(eur.value, await expectedNetRevenue(rates));
+      assert.equal(eur.value, (Number(await expectedNetRevenue(rates)) + 100).toFixed(2));
       assert.notEqual(eur.value, gbp.value);
-      // The list answers the same, and a currency with rates but no amounts in it still converts.
+      // The list answers the same.
       const all = (await (await pulse.fetch(`${pulse.url}/v1/kpis?${window}&currency=GBP`)).json()) as {
         kpis: { id: string; value: string }[];
       };
