@@ -80,7 +80,8 @@ export async function loadFile(path: string, options: LoadFileOptions): Promise<
   const started = new Date();
   const tally = new ReportTally();
   const format = formatOf(path);
-  let rows = 0;
+  // Counted as the file is read, so a failed file's report still says how far it got.
+  const read = { rows: 0 };
   let error: FileReport['error'] = null;
   try {
     if (!format) {
@@ -98,11 +99,10 @@ export async function loadFile(path: string, options: LoadFileOptions): Promise<
         { field: 'mapping' },
       );
     }
-    rows =
-      options.mapping === null
-        ? await loadCloudEvents(path, options, tally)
-        : await loadMapped(path, format as TabularFormat, options.mapping, options, tally);
-    if (rows === 0) throw new PulseError('PULSE_ERR_FILE_EMPTY', 'the file has no rows', { field: 'file' });
+    if (options.mapping === null) await loadCloudEvents(path, options, tally, read);
+    else await loadMapped(path, format as TabularFormat, options.mapping, options, tally, read);
+    if (read.rows === 0)
+      throw new PulseError('PULSE_ERR_FILE_EMPTY', 'the file has no rows', { field: 'file' });
   } catch (caught) {
     if (caught instanceof LoadInterrupted || caught instanceof DeliveryFailed) throw caught;
     error =
@@ -119,7 +119,7 @@ export async function loadFile(path: string, options: LoadFileOptions): Promise<
     status: error ? 'failed' : 'done',
     format: format ?? 'unknown',
     mapping: options.mapping?.name ?? null,
-    rows_read: rows,
+    rows_read: read.rows,
     events: tally.events,
     accepted: tally.accepted,
     duplicates: tally.duplicates,
@@ -130,7 +130,7 @@ export async function loadFile(path: string, options: LoadFileOptions): Promise<
     started_at: started.toISOString(),
     finished_at: finished.toISOString(),
     duration_ms: duration,
-    rows_per_second: duration > 0 ? Math.round((rows * 1000) / duration) : rows,
+    rows_per_second: duration > 0 ? Math.round((read.rows * 1000) / duration) : read.rows,
   };
 }
 
@@ -161,8 +161,10 @@ async function loadMapped(
   mapping: Mapping,
   options: LoadFileOptions,
   tally: ReportTally,
-): Promise<number> {
+  read: { rows: number },
+): Promise<void> {
   const { rows, events } = await options.reader.map(path, format, mapping);
+  read.rows = rows;
   const source = `/pulse/files/${mapping.name}`;
   for await (const batch of options.reader.events(options.batchEvents ?? 5000)) {
     await deliverBatch(
@@ -172,7 +174,6 @@ async function loadMapped(
     );
     options.onProgress?.({ file: basename(path), done: tally.events, total: events, unit: 'events' });
   }
-  return rows;
 }
 
 function toItem(row: MappedRow, source: string): SourceItem {
@@ -200,11 +201,15 @@ function withoutNulls(value: unknown): unknown {
   return out;
 }
 
-async function loadCloudEvents(path: string, options: LoadFileOptions, tally: ReportTally): Promise<number> {
+async function loadCloudEvents(
+  path: string,
+  options: LoadFileOptions,
+  tally: ReportTally,
+  read: { rows: number },
+): Promise<void> {
   const total = statSync(path).size;
   const size = options.batchEvents ?? 5000;
   let bytes = 0;
-  let rows = 0;
   let batch: SourceItem[] = [];
   const flush = async () => {
     if (batch.length === 0) return;
@@ -218,7 +223,7 @@ async function loadCloudEvents(path: string, options: LoadFileOptions, tally: Re
     (b) => (bytes = b),
   )) {
     if (line.trim().length === 0) continue;
-    rows += 1;
+    read.rows += 1;
     try {
       batch.push({ kind: 'value', value: JSON.parse(line) });
     } catch (error) {
@@ -231,5 +236,4 @@ async function loadCloudEvents(path: string, options: LoadFileOptions, tally: Re
     if (batch.length >= size) await flush();
   }
   await flush();
-  return rows;
 }
