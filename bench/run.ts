@@ -4,13 +4,14 @@
  * section of BENCHMARKS.md.
  *
  *   node dist/bench/run.js [--runs N] [--seconds S] [--concurrency C] [--markers M]
- *                          [--only ingest|freshness|freshness-sse|kpi-reads|peers|alerts]
+ *                          [--only ingest|freshness|freshness-sse|kpi-reads|peers|alerts|file-drops]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runAlertsBenchmark } from './alerts.js';
+import { runFileDropsBenchmark } from './file-drops.js';
 import { runFreshnessBenchmark } from './freshness.js';
 import { runFreshnessSseBenchmark } from './freshness-sse.js';
 import { runIngestBenchmark } from './ingest.js';
@@ -39,6 +40,7 @@ const BENCHMARKS: Record<
   'kpi-reads': (flags, log) => runKpiReadsBenchmark({ runs: flags.runs, log }),
   peers: (flags, log) => runPeersBenchmark({ runs: flags.runs, log }),
   alerts: (flags, log) => runAlertsBenchmark({ runs: flags.runs, markers: flags.markers, log }),
+  'file-drops': (flags, log) => runFileDropsBenchmark({ runs: flags.runs, log }),
   // Last: the 1M/min runs take most of the pass.
   'freshness-sse': (flags, log) =>
     runFreshnessSseBenchmark({ runs: flags.runs, markers: flags.markers, log }),

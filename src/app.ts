@@ -16,7 +16,13 @@ import { FreshnessTracker, RefreshLoop } from './orchestrator/index.js';
 import { createTokeniser } from './privacy/index.js';
 import { demoStoredKey, generateKey, KeyRing, type Role, type StoredKey } from './security/index.js';
 import { buildApp } from './serve/index.js';
-import type { Deliver, DeliverBody, DeliveryReceipt } from './sources/index.js';
+import {
+  FilesSource,
+  type Deliver,
+  type DeliverBody,
+  type DeliveryReceipt,
+  type FilesSourceOptions,
+} from './sources/index.js';
 import {
   BronzeWriter,
   createIngestor,
@@ -53,6 +59,8 @@ export interface PulseOptions {
   /** Alert rules and channels; scorecard regions and schedule. */
   readonly alerts?: AlertsConfig;
   readonly scorecards?: ScorecardsConfig;
+  /** A drop folder to watch (`sources.files`): started once the API listens, stopped first on close. */
+  readonly files?: FilesSourceOptions;
 }
 
 /** A running Pulse: one process, one DuckDB file, ingest + refresh loop + API. */
@@ -265,6 +273,20 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
   // Named windows move with the clock even when no event arrives.
   const tick = setInterval(() => loop.request(), LIVE_MAX_AGE_MS);
   const address = await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' });
+  const files = options.files
+    ? new FilesSource({
+        ...options.files,
+        onFile: (report, movedTo) => {
+          app.log.info({ report: { ...report, quarantined_events: undefined }, movedTo }, 'file loaded');
+          options.files?.onFile?.(report, movedTo);
+        },
+        onError: (error) => {
+          app.log.error({ err: error }, 'drop folder');
+          options.files?.onError?.(error);
+        },
+      })
+    : undefined;
+  await files?.start(deliver);
   let closed = false;
   return {
     url: address.replace('[::1]', 'localhost'),
@@ -293,6 +315,7 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
       if (closed) return;
       closed = true;
       clearInterval(tick);
+      await files?.stop();
       await app.close();
       await alerting.close();
       await pipeline.close();

@@ -24,6 +24,15 @@ export const ERRORS = {
     message: 'Ingest is at capacity: retry after the time given in Retry-After',
   },
   PULSE_ERR_INTERNAL: { status: 500, message: 'Internal error' },
+  PULSE_ERR_FILE_FORMAT: {
+    status: 415,
+    message: 'The file is not of a format Pulse reads (CSV, JSONL, Parquet)',
+  },
+  PULSE_ERR_FILE_EMPTY: { status: 422, message: 'The file is empty' },
+  PULSE_ERR_FILE_UNREADABLE: { status: 422, message: 'The file could not be read' },
+  PULSE_ERR_FILE_COLUMNS: { status: 422, message: 'The file lacks columns its mapping needs' },
+  PULSE_ERR_FILE_LINE_TOO_LONG: { status: 413, message: 'A line of the file is too long' },
+  PULSE_ERR_FILE_NO_MAPPING: { status: 422, message: 'No mapping applies to this file' },
   PULSE_ERR_CONFIG: { status: 0, message: 'The configuration is invalid' },
   PULSE_ERR_USAGE: { status: 0, message: 'The command line is invalid' },
 } as const;

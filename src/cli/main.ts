@@ -3,6 +3,7 @@ import { BACKFILL_USAGE, runBackfill } from './commands/backfill.js';
 import { runGenerate } from './commands/generate.js';
 import { KEYS_USAGE, runKeys } from './commands/keys.js';
 import { INGEST_USAGE, runIngest } from './commands/ingest.js';
+import { LOAD_USAGE, runLoad } from './commands/load.js';
 import { RUN_USAGE, runModels } from './commands/run.js';
 import { SCORECARD_USAGE, runScorecard } from './commands/scorecard.js';
 import { START_USAGE, runStart } from './commands/start.js';
@@ -16,6 +17,7 @@ Commands:
   pulse generate --days N [--from YYYY-MM-DD] [--rate ORDERS_PER_DAY] [--seed S] [--out FILE | --post URL]
     Writes seeded synthetic traffic as NDJSON, or posts it to a running Pulse.
   ${INGEST_USAGE.replaceAll('\n', '\n  ')}
+  ${LOAD_USAGE.replaceAll('\n', '\n  ')}
   ${RUN_USAGE.replaceAll('\n', '\n  ')}
   ${BACKFILL_USAGE.replaceAll('\n', '\n  ')}
   ${KEYS_USAGE.replaceAll('\n', '\n  ')}
@@ -28,6 +30,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   start: runStart,
   generate: runGenerate,
   ingest: runIngest,
+  load: runLoad,
   run: runModels,
   backfill: runBackfill,
   keys: runKeys,

@@ -12,6 +12,7 @@ import {
 import { PulseError } from '../errors.js';
 import { DEMO_TOKEN_KEY, MIN_TOKEN_KEY_LENGTH } from '../privacy/index.js';
 import type { Role, StoredKey } from '../security/index.js';
+import { builtInMappings } from '../sources/files/mapping.js';
 
 /** Everything Pulse can be told, after defaults, the config file, the environment and flags. */
 export interface PulseConfig {
@@ -32,11 +33,28 @@ export interface PulseConfig {
     readonly ordersPerDay: number;
     readonly seed: number;
   };
+  readonly sources: {
+    /** The watched drop folder, when configured: `pulse start` then reads it. */
+    readonly files?: FilesConfig;
+  };
   readonly logLevel: string;
   /** API keys given in the config file (hashes only). */
   readonly apiKeys: readonly StoredKey[];
   readonly alerts: AlertsConfig;
   readonly scorecards: ScorecardsConfig;
+}
+
+/** `sources.files`: a drop folder read by `pulse start`, and the mapping rules `pulse load` uses too. */
+export interface FilesConfig {
+  readonly dir: string;
+  /** First match wins: a file-name glob and the mapping that reads such files. */
+  readonly mappings: readonly { readonly match: string; readonly mapping: string }[];
+  /** A file is read once its size has not changed for this long. */
+  readonly stableMs: number;
+  readonly pollMs: number;
+  readonly batchEvents: number;
+  /** The longest line (CSV) or event (JSONL) accepted, in bytes. */
+  readonly maxLineBytes: number;
 }
 
 /** The file format (snake_case, every key optional). */
@@ -86,6 +104,37 @@ const fileSchema = {
         history_scale: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
         orders_per_day: { type: 'integer', minimum: 1, maximum: 10000000 },
         seed: { type: 'integer' },
+      },
+    },
+    sources: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        files: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['dir'],
+          properties: {
+            dir: { type: 'string', minLength: 1, maxLength: 4096 },
+            mappings: {
+              type: 'array',
+              maxItems: 100,
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['match', 'mapping'],
+                properties: {
+                  match: { type: 'string', minLength: 1, maxLength: 256, pattern: '^[^/\\\\]+$' },
+                  mapping: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,63}$' },
+                },
+              },
+            },
+            stable_ms: { type: 'integer', minimum: 0, maximum: 3600000 },
+            poll_ms: { type: 'integer', minimum: 10, maximum: 600000 },
+            batch_events: { type: 'integer', minimum: 1, maximum: 100000 },
+            max_line_bytes: { type: 'integer', minimum: 1024, maximum: 268435456 },
+          },
+        },
       },
     },
     log_level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
@@ -166,6 +215,13 @@ export function loadConfig(
       'privacy.token_key is the built-in demo key, which is refused outside --demo: set your own secret',
     );
   }
+  const known = [...builtInMappings().keys()];
+  for (const [i, rule] of (file.sources?.files?.mappings ?? []).entries()) {
+    if (!known.includes(rule.mapping))
+      problems.push(
+        `sources.files.mappings.${i}.mapping: no mapping "${rule.mapping}"; known: ${known.join(', ')}`,
+      );
+  }
   const timeZone = env.PULSE_TIME_ZONE ?? file.business?.time_zone ?? 'Europe/Paris';
   if (!isValidTimeZone(timeZone))
     problems.push(`business.time_zone "${timeZone}" is not a known IANA time zone`);
@@ -205,6 +261,7 @@ export function loadConfig(
       ordersPerDay: file.demo?.orders_per_day ?? 60_000,
       seed: file.demo?.seed ?? 42,
     },
+    sources: { ...(file.sources?.files ? { files: filesConfig(file.sources.files) } : {}) },
     logLevel: env.PULSE_LOG_LEVEL ?? file.log_level ?? 'info',
     apiKeys: (file.auth?.keys ?? []).map((key) => ({
       id: key.id,
@@ -226,10 +283,31 @@ interface ConfigFile {
   business?: { time_zone?: string };
   refresh?: { debounce_ms?: number };
   demo?: { history_days?: number; history_scale?: number; orders_per_day?: number; seed?: number };
+  sources?: { files?: FilesConfigFile };
   log_level?: string;
   auth?: { keys?: { id: string; name: string; sha256: string; roles: string[]; expires_at?: string }[] };
   alerts?: unknown;
   scorecards?: unknown;
+}
+
+interface FilesConfigFile {
+  dir: string;
+  mappings?: { match: string; mapping: string }[];
+  stable_ms?: number;
+  poll_ms?: number;
+  batch_events?: number;
+  max_line_bytes?: number;
+}
+
+function filesConfig(file: FilesConfigFile): FilesConfig {
+  return {
+    dir: file.dir,
+    mappings: file.mappings ?? [],
+    stableMs: file.stable_ms ?? 1000,
+    pollMs: file.poll_ms ?? 500,
+    batchEvents: file.batch_events ?? 5000,
+    maxLineBytes: file.max_line_bytes ?? 1024 * 1024,
+  };
 }
 
 function readConfigFile(path: string | undefined, problems: string[]): ConfigFile {

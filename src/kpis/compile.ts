@@ -16,6 +16,8 @@ export interface MeasureQuery {
   readonly timeZone: string;
   /** Only the rows of this marketplace seller (a seller's key sees nothing else). */
   readonly seller?: string | undefined;
+  /** The reporting currency of money KPIs (default EUR): each row converts at its own hour's rate. */
+  readonly currency?: string | undefined;
 }
 
 const REF = /\{\{\s*ref\(\s*'([a-z0-9_]+)'\s*\)\s*\}\}/g;
@@ -57,8 +59,32 @@ function groupExpression(query: MeasureQuery): string {
   return 'NULL::VARCHAR';
 }
 
+/**
+ * Converts each row's EUR amount to the reporting currency at the rate of the hour of its business
+ * time (or the latest earlier hour), the rule silver uses to convert into EUR, so an amount first
+ * converted from that currency comes back exactly. Integer arithmetic in 1e-12 units keeps it
+ * DECIMAL (DuckDB divides decimals as doubles); a row with no rate is held out, as in EUR.
+ */
+function inReportingCurrency(rowsSql: string): string {
+  return `SELECT rows_.* REPLACE (
+    CASE WHEN rows_.amount IS NULL OR fx_.rate_to_eur IS NULL THEN NULL
+         ELSE ((rows_.amount * 1000000000000)::HUGEINT * 10000000000
+               // (fx_.rate_to_eur * 10000000000)::HUGEINT)::DECIMAL(38, 0) * 0.000000000001::DECIMAL(13, 12)
+    END::DECIMAL(38, 12) AS amount)
+  FROM (${rowsSql}) AS rows_
+  ASOF LEFT JOIN dim_fx_rate fx_ ON fx_.currency = $currency AND rows_.ts >= fx_.hour`;
+}
+
+/** True when the query asks for money in a currency other than EUR. */
+export function convertsCurrency(kpi: KpiDefinition, query: { currency?: string | undefined }): boolean {
+  return kpi.kind === 'money' && query.currency !== undefined && query.currency !== 'EUR';
+}
+
 function measureSelect(kpi: KpiDefinition, measure: Measure, query: MeasureQuery, alias: string): string {
   const sql = (query.by && measure.sql_by?.[query.by]) ?? measure.sql;
+  const rows = convertsCurrency(kpi, query)
+    ? inReportingCurrency(expandMeasureSql(kpi, sql))
+    : expandMeasureSql(kpi, sql);
   const grouped = query.by !== undefined || query.series !== undefined;
   const total = measure.aggregate === 'sum' ? 'sum(amount)' : 'count(DISTINCT key)';
   const exact = kpi.kind === 'money' ? `round(${total}, 2)` : total;
@@ -70,7 +96,7 @@ function measureSelect(kpi: KpiDefinition, measure: Measure, query: MeasureQuery
          ${exact}::VARCHAR AS value${components.join('')},
          epoch_ms(max(ts)) AS as_of,
          epoch_ms(max(_ingested_at)) AS newest_ingest
-  FROM (${expandMeasureSql(kpi, sql)}) AS rows_
+  FROM (${rows}) AS rows_
   WHERE ts >= $from::TIMESTAMPTZ AND ts < $to::TIMESTAMPTZ${query.seller !== undefined ? ' AND seller = $seller' : ''}
   ${grouped ? 'GROUP BY 1' : ''}
 )`;
@@ -93,6 +119,7 @@ export function compileMeasureQuery(kpi: KpiDefinition, query: MeasureQuery): Co
   };
   if (query.series === 'day') params.tz = query.timeZone;
   if (query.seller !== undefined) params.seller = query.seller;
+  if (convertsCurrency(kpi, query)) params.currency = query.currency as string;
   if (!kpi.denominator) {
     return {
       sql: `WITH ${numerator}

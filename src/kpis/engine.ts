@@ -12,8 +12,10 @@ import {
   type KpiAnswer,
   type KpiPoint,
 } from './answer.js';
+import { isCurrencyCode } from '../contracts/index.js';
 import {
   compileMeasureQuery,
+  convertsCurrency,
   compileSnapshotQuery,
   kpiInputs,
   SERIES_GRAINS,
@@ -36,6 +38,8 @@ export interface KpiRequest {
   readonly series?: string | undefined;
   /** Confines the answer to one marketplace seller's rows. */
   readonly seller?: string | undefined;
+  /** The reporting currency of money KPIs (ISO 4217, default EUR); it needs FX rates. */
+  readonly currency?: string | undefined;
 }
 
 const MAX_SERIES_POINTS = 10_000;
@@ -77,6 +81,7 @@ export class KpiEngine {
   }
 
   async computeAll(request: KpiRequest = {}): Promise<KpiAnswer[]> {
+    await this.#checkCurrency(request.currency);
     const answers: KpiAnswer[] = [];
     for (const kpi of this.catalogue.kpis) {
       if (request.seller !== undefined && !kpi.dimensions.includes('seller')) continue;
@@ -94,13 +99,38 @@ export class KpiEngine {
     const window = this.#window(request, now);
     const by = parseBy(kpi, request.by);
     const series = parseSeries(request.series);
+    await this.#checkCurrency(request.currency);
     if (series && by)
       throw new PulseError('PULSE_ERR_INVALID_PARAMETER', 'by and series cannot be combined', {
         field: 'series',
       });
     return kpi.snapshot
       ? this.#snapshot(kpi, window, by, series, now)
-      : this.#additive(kpi, window, by, series, now, request.seller);
+      : this.#additive(kpi, window, by, series, now, request.seller, request.currency);
+  }
+
+  /** Every money KPI can be asked for in a currency with FX rates; anything else is a 400 naming `currency`. */
+  async #checkCurrency(currency: string | undefined): Promise<void> {
+    if (currency === undefined || currency === 'EUR') return;
+    if (!isCurrencyCode(currency)) {
+      throw new PulseError(
+        'PULSE_ERR_INVALID_PARAMETER',
+        `currency must be an ISO 4217 code such as EUR or GBP, got "${currency.slice(0, 16)}"`,
+        { field: 'currency' },
+      );
+    }
+    const rows = await queryRows(
+      this.#connection,
+      'SELECT count(*)::INTEGER AS n FROM dim_fx_rate WHERE currency = $currency',
+      { currency },
+    );
+    if (Number(rows[0]?.n ?? 0) === 0) {
+      throw new PulseError(
+        'PULSE_ERR_INVALID_PARAMETER',
+        `currency ${currency} has no FX rates: send fx.rate events for it to report in it`,
+        { field: 'currency' },
+      );
+    }
   }
 
   async #additive(
@@ -110,13 +140,22 @@ export class KpiEngine {
     series: SeriesGrain | undefined,
     now: Date,
     seller?: string,
+    currency?: string,
   ): Promise<KpiAnswer> {
     const run = async (b?: Dimension, s?: SeriesGrain): Promise<Row[]> => {
-      const query = compileMeasureQuery(kpi, { window, by: b, series: s, timeZone: this.#timeZone, seller });
+      const query = compileMeasureQuery(kpi, {
+        window,
+        by: b,
+        series: s,
+        timeZone: this.#timeZone,
+        seller,
+        currency,
+      });
       return queryRows(this.#connection, query.sql, query.params);
     };
     const totalRow = (await run())[0] ?? {};
-    const answer = this.#base(kpi, window, totalRow, now);
+    const base = this.#base(kpi, window, totalRow, now);
+    const answer = convertsCurrency(kpi, { currency }) ? { ...base, unit: currency as string } : base;
     const point = (row: Row): KpiPoint => pointOf(kpi, row.numerator, row.denominator);
     let extra: Partial<KpiAnswer> = {};
     const components = componentsOf(kpi, (name) => totalRow[`component_${name}`]);

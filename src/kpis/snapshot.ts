@@ -52,7 +52,15 @@ export class KpiSnapshot {
 }
 
 function key(request: KpiRequest): string {
-  return [request.window, request.from, request.to, request.by, request.series, request.seller]
+  return [
+    request.window,
+    request.from,
+    request.to,
+    request.by,
+    request.series,
+    request.seller,
+    request.currency,
+  ]
     .map((v) => v ?? '')
     .join('|');
 }

@@ -15,6 +15,12 @@ const windowQuery = {
   },
   from: { type: 'string', description: 'Start of the window, inclusive (RFC 3339)' },
   to: { type: 'string', description: 'End of the window, exclusive (RFC 3339; default now)' },
+  currency: {
+    type: 'string',
+    maxLength: 16,
+    description:
+      'Reporting currency of money KPIs (default EUR): any ISO 4217 currency with FX rates, each amount converted at the rate of its own hour',
+  },
 } as const;
 
 /** `GET /v1/kpis` and `GET /v1/kpis/{id}`: governed values with definition, lineage and freshness. */
@@ -29,11 +35,11 @@ export const kpiRoutes: FastifyPluginAsync<KpiRoutesOptions> = async (app, { sna
       },
     },
     async (request) => {
-      const query = request.query as { window?: string; from?: string; to?: string };
+      const query = request.query as { window?: string; from?: string; to?: string; currency?: string };
       const seller = request.principal?.sellerId ?? undefined;
       if (seller !== undefined) return { kpis: await snapshot.all({ ...query, seller }) };
-      // Named windows come from the live values in memory; explicit ranges are computed.
-      if (query.from === undefined && query.to === undefined) {
+      // Named windows come from the live values in memory (in EUR); explicit ranges are computed.
+      if (query.from === undefined && query.to === undefined && inEur(query.currency)) {
         const answers = live.all((query.window ?? 'today') as NamedWindow);
         if (answers.length > 0) return { kpis: answers };
       }
@@ -63,7 +69,12 @@ export const kpiRoutes: FastifyPluginAsync<KpiRoutesOptions> = async (app, { sna
       const query = request.query as Record<string, string | undefined>;
       const seller = request.principal?.sellerId ?? undefined;
       if (seller !== undefined) return snapshot.one(id, { ...query, seller });
-      if (query.from === undefined && query.to === undefined && query.series === undefined) {
+      if (
+        query.from === undefined &&
+        query.to === undefined &&
+        query.series === undefined &&
+        inEur(query.currency)
+      ) {
         const answer = live.get(
           id,
           (query.window ?? 'today') as NamedWindow,
@@ -75,3 +86,7 @@ export const kpiRoutes: FastifyPluginAsync<KpiRoutesOptions> = async (app, { sna
     },
   );
 };
+
+function inEur(currency: string | undefined): boolean {
+  return currency === undefined || currency === 'EUR';
+}

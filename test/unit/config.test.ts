@@ -57,6 +57,41 @@ describe('configuration', () => {
       /"Mars\/Olympus" is not a known IANA time zone/,
     );
   });
+  it('reads sources.files with its defaults, and names every bad key of it', () => {
+    const good = file(
+      'sources:\n  files:\n    dir: /var/drop\n    mappings:\n      - { match: "orders_export*.csv", mapping: shopify_orders }\n    stable_ms: 2000\n',
+    );
+    const config = loadConfig({ configFile: good }, { PULSE_TOKEN_KEY: 'k'.repeat(20) });
+    assert.deepEqual(config.sources.files, {
+      dir: '/var/drop',
+      mappings: [{ match: 'orders_export*.csv', mapping: 'shopify_orders' }],
+      stableMs: 2000,
+      pollMs: 500,
+      batchEvents: 5000,
+      maxLineBytes: 1048576,
+    });
+    assert.equal(loadConfig({}, { PULSE_TOKEN_KEY: 'k'.repeat(20) }).sources.files, undefined);
+    const unknown = file(
+      'sources:\n  files:\n    dir: /var/drop\n    mappings:\n      - { match: "*.csv", mapping: sap_export }\n',
+    );
+    assert.throws(
+      () => loadConfig({ configFile: unknown }, { PULSE_TOKEN_KEY: 'k'.repeat(20) }),
+      /sources\.files\.mappings\.0\.mapping: no mapping "sap_export"; known: online_retail, shopify_orders/,
+    );
+    const bad = file(
+      'sources:\n  files:\n    stable_ms: -1\n    batch_events: lots\n    mappings:\n      - { match: "../*.csv", mapping: online_retail }\n',
+    );
+    assert.throws(
+      () => loadConfig({ configFile: bad }, { PULSE_TOKEN_KEY: 'k'.repeat(20) }),
+      (error: Error) => {
+        assert.match(error.message, /sources\.files must have required property 'dir'/);
+        assert.match(error.message, /sources\.files\.stable_ms must be >= 0/);
+        assert.match(error.message, /sources\.files\.batch_events must be integer/);
+        assert.match(error.message, /sources\.files\.mappings\.0\.match must match pattern/);
+        return true;
+      },
+    );
+  });
   it('names a bad environment value and an unreadable file', () => {
     assert.throws(
       () => loadConfig({}, { PULSE_TOKEN_KEY: 'k'.repeat(20), PULSE_PORT: '80a' }),

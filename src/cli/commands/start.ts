@@ -42,11 +42,24 @@ export async function runStart(argv: string[]): Promise<number> {
     demo: config.demo.enabled,
     alerts: config.alerts,
     scorecards: config.scorecards,
+    ...(config.sources.files
+      ? {
+          files: {
+            ...config.sources.files,
+            onFile: (report, movedTo) =>
+              process.stderr.write(
+                `${report.file}: ${report.status}, ${report.events} events (${report.accepted} accepted, ${report.duplicates} duplicates, ${report.quarantined} quarantined)${report.error ? `: ${report.error.message}` : ''} → ${movedTo}\n`,
+              ),
+            onError: (error) => process.stderr.write(`drop folder: ${(error as Error).message}\n`),
+          },
+        }
+      : {}),
   });
   const url = pulse.url.replace('127.0.0.1', 'localhost');
   process.stderr.write(
     `Pulse is running on ${url} (API docs: ${url}/docs, KPIs: ${url}/v1/kpis), warehouse ${config.warehouse.path}\n`,
   );
+  if (config.sources.files) process.stderr.write(`Watching ${config.sources.files.dir} for files\n`);
   let stopLive: (() => Promise<void>) | undefined;
   if (config.demo.enabled) {
     process.stderr.write(
