@@ -1,2 +1,2 @@
 export { loadConfig } from './config.js';
-export type { ConfigOverrides, PulseConfig } from './config.js';
+export type { ConfigOverrides, GatewayConfig, NatsConfig, PulseConfig } from './config.js';
