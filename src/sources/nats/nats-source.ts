@@ -7,6 +7,12 @@ import type { Deliver, Source } from '../types.js';
 import { connectNats, ensureConsumer, ensureStream, manager, type NatsStreamOptions } from './jetstream.js';
 import { messageToItem } from './messages.js';
 
+/**
+ * Batches being committed at once: two let one batch be prepared while the other commits (the
+ * bronze writer groups them); each is acknowledged on its own after its commit.
+ */
+const BATCHES_IN_FLIGHT = 2;
+
 export interface NatsSourceOptions extends NatsStreamOptions {
   readonly durable: string;
   /** Messages handed to the pipeline in one batch (one commit). */
@@ -37,7 +43,7 @@ export class NatsSource implements Source {
   private messages: ConsumerMessages | undefined;
   private deliver: Deliver | undefined;
   private readonly pending: JsMsg[] = [];
-  private flushing: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
   private stopping = false;
 
   constructor(private readonly options: NatsSourceOptions) {
@@ -84,23 +90,20 @@ export class NatsSource implements Source {
     this.messages = undefined;
     // Messages already received are committed and acknowledged before the connection goes.
     this.kick();
-    while (this.flushing) await this.flushing;
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
     await this.nc?.drain().catch(() => undefined);
     this.nc = undefined;
   }
 
+  /** Starts batches while fewer than {@link BATCHES_IN_FLIGHT} are being committed. */
   private kick(): void {
-    if (this.flushing || this.pending.length === 0) return;
-    this.flushing = this.flush().finally(() => {
-      this.flushing = undefined;
-      if (this.pending.length > 0) this.kick();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    while (this.pending.length > 0) {
+    while (this.pending.length > 0 && this.inFlight.size < BATCHES_IN_FLIGHT) {
       const batch = this.pending.splice(0, this.options.batch);
-      await this.handle(batch);
+      const handled: Promise<void> = this.handle(batch).finally(() => {
+        this.inFlight.delete(handled);
+        this.kick();
+      });
+      this.inFlight.add(handled);
     }
   }
 
