@@ -42,6 +42,8 @@ export interface PulseOptions {
   readonly maxQueuedEvents?: number;
   /** The clock the KPI windows use (tests pin it). */
   readonly now?: () => Date;
+  /** More parts to show in `/readyz` (e.g. the worker's NATS source); they do not change readiness. */
+  readonly extraChecks?: () => Record<string, unknown>;
 }
 
 /** A running Pulse: one process, one DuckDB file, ingest + refresh loop + API. */
@@ -229,6 +231,7 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
               watermark: loop.lastResult?.watermarkTo.toString() ?? null,
             },
         live: { computed_at: live.computedAt?.toISOString() ?? null },
+        ...options.extraChecks?.(),
       },
     }),
   });

@@ -106,6 +106,11 @@ describe(
       );
       const ready = await fetch(`${gateway.url}/readyz`);
       assert.equal(ready.status, 503);
+      // The worker stays ready (it serves reads) and shows the source disconnected.
+      const workerReady = await fetch(`${worker.url}/readyz`);
+      assert.equal(workerReady.status, 200);
+      const checks = ((await workerReady.json()) as { checks: { nats: { status: string } } }).checks;
+      assert.equal(checks.nats.status, 'disconnected');
       // The worker keeps answering KPI reads from its warehouse, with what it had committed.
       for (let i = 0; i < 3; i += 1) {
         assert.deepEqual(await netRevenue(), { status: 200, cents: scaleOutNetCents(40) });

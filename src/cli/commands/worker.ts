@@ -1,4 +1,4 @@
-import { startPulse } from '../../app.js';
+import { startPulse, type RunningPulse } from '../../app.js';
 import { loadConfig } from '../../config/index.js';
 import { NatsSource } from '../../sources/nats/index.js';
 import { parseFlags, portFlag } from '../args.js';
@@ -21,6 +21,15 @@ export async function runWorker(argv: string[]): Promise<number> {
     port: portFlag(values.port),
     host: values.host,
   });
+  const nats = config.sources.nats;
+  // Made before the API starts so /readyz can show it; it connects only in start().
+  const running: { pulse?: RunningPulse } = {};
+  const source = new NatsSource({
+    ...nats,
+    name: `pulse-worker-${nats.durable}`,
+    onError: (error) =>
+      running.pulse?.app.log.warn({ err: error }, 'a NATS batch was not committed; it will be redelivered'),
+  });
   const pulse = await startPulse({
     dbPath: config.warehouse.path,
     tokenKey: config.privacy.tokenKey,
@@ -34,18 +43,13 @@ export async function runWorker(argv: string[]): Promise<number> {
     threads: config.warehouse.threads,
     logLevel: config.logLevel,
     apiKeys: config.apiKeys,
+    extraChecks: () => ({ nats: source.health() }),
   });
   // The API serves KPIs from the warehouse whether or not NATS is up; the source waits for it.
   process.stderr.write(
     `Pulse worker API on ${pulse.url}, warehouse ${config.warehouse.path}; connecting to NATS (${config.sources.nats.servers.join(', ')})…\n`,
   );
-  const nats = config.sources.nats;
-  const source = new NatsSource({
-    ...nats,
-    name: `pulse-worker-${nats.durable}`,
-    onError: (error) =>
-      pulse.app.log.warn({ err: error }, 'a NATS batch was not committed; it will be redelivered'),
-  });
+  running.pulse = pulse;
   await source.start(pulse.deliver);
   process.stderr.write(`Consuming stream ${nats.stream} as durable consumer ${nats.durable}\n`);
   await untilSignal();

@@ -58,12 +58,26 @@ export class NatsSource implements Source {
 
   /** Batches committed and acknowledged since start. */
   committedBatches = 0;
+  /** False while the connection to NATS is down (the client reconnects by itself). */
+  connected = false;
+
+  /** What `/readyz` shows about this source. */
+  health(): Record<string, unknown> {
+    return {
+      status: this.connected ? 'ok' : 'disconnected',
+      stream: this.options.stream,
+      durable: this.options.durable,
+      committed_batches: this.committedBatches,
+    };
+  }
 
   async start(deliver: Deliver): Promise<void> {
     this.deliver = deliver;
     this.stopping = false;
     const { options } = this;
     this.nc = await connectNats(options.servers, options.name ?? `pulse-worker-${options.durable}`);
+    this.connected = true;
+    void this.watch(this.nc);
     const jsm = await manager(this.nc);
     await ensureStream(jsm, options);
     await ensureConsumer(jsm, options.stream, {
@@ -93,6 +107,13 @@ export class NatsSource implements Source {
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
     await this.nc?.drain().catch(() => undefined);
     this.nc = undefined;
+  }
+
+  private async watch(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect' || status.type === 'close') this.connected = false;
+      else if (status.type === 'reconnect') this.connected = true;
+    }
   }
 
   /** Starts batches while fewer than {@link BATCHES_IN_FLIGHT} are being committed. */
