@@ -61,6 +61,8 @@ export interface PulseOptions {
   readonly scorecards?: ScorecardsConfig;
   /** A drop folder to watch (`sources.files`): started once the API listens, stopped first on close. */
   readonly files?: FilesSourceOptions;
+  /** More parts to show in `/readyz` (e.g. the worker's NATS source); they do not change readiness. */
+  readonly extraChecks?: () => Record<string, unknown>;
 }
 
 /** A running Pulse: one process, one DuckDB file, ingest + refresh loop + API. */
@@ -266,6 +268,7 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
               watermark: loop.lastResult?.watermarkTo.toString() ?? null,
             },
         live: { computed_at: live.computedAt?.toISOString() ?? null },
+        ...options.extraChecks?.(),
       },
     }),
   });

@@ -23,6 +23,10 @@ export const ERRORS = {
     status: 503,
     message: 'Ingest is at capacity: retry after the time given in Retry-After',
   },
+  PULSE_ERR_STREAM_UNAVAILABLE: {
+    status: 503,
+    message: 'The event stream cannot take the events now: retry after the time given in Retry-After',
+  },
   PULSE_ERR_INTERNAL: { status: 500, message: 'Internal error' },
   PULSE_ERR_FILE_FORMAT: {
     status: 415,

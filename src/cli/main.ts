@@ -1,5 +1,6 @@
 import { PulseError } from '../errors.js';
 import { BACKFILL_USAGE, runBackfill } from './commands/backfill.js';
+import { GATEWAY_USAGE, runGateway } from './commands/gateway.js';
 import { runGenerate } from './commands/generate.js';
 import { KEYS_USAGE, runKeys } from './commands/keys.js';
 import { INGEST_USAGE, runIngest } from './commands/ingest.js';
@@ -7,6 +8,7 @@ import { LOAD_USAGE, runLoad } from './commands/load.js';
 import { RUN_USAGE, runModels } from './commands/run.js';
 import { SCORECARD_USAGE, runScorecard } from './commands/scorecard.js';
 import { START_USAGE, runStart } from './commands/start.js';
+import { WORKER_USAGE, runWorker } from './commands/worker.js';
 
 const USAGE = `Pulse: real-time KPI intelligence for ecommerce
 
@@ -14,6 +16,8 @@ Usage: pulse <command> [options]
 
 Commands:
   ${START_USAGE.replaceAll('\n', '\n  ')}
+  ${GATEWAY_USAGE.replaceAll('\n', '\n  ')}
+  ${WORKER_USAGE.replaceAll('\n', '\n  ')}
   pulse generate --days N [--from YYYY-MM-DD] [--rate ORDERS_PER_DAY] [--seed S] [--out FILE | --post URL]
     Writes seeded synthetic traffic as NDJSON, or posts it to a running Pulse.
   ${INGEST_USAGE.replaceAll('\n', '\n  ')}
@@ -24,10 +28,12 @@ Commands:
   ${SCORECARD_USAGE.replaceAll('\n', '\n  ')}
 
 Configuration: pulse.config.yaml (or --config FILE), overridden by PULSE_TOKEN_KEY, PULSE_DB,
-PULSE_PORT, PULSE_HOST, PULSE_TIME_ZONE, PULSE_LOG_LEVEL.`;
+PULSE_PORT, PULSE_HOST, PULSE_TIME_ZONE, PULSE_LOG_LEVEL, PULSE_NATS_SERVERS.`;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   start: runStart,
+  gateway: runGateway,
+  worker: runWorker,
   generate: runGenerate,
   ingest: runIngest,
   load: runLoad,

@@ -36,7 +36,9 @@ export interface PulseConfig {
   readonly sources: {
     /** The watched drop folder, when configured: `pulse start` then reads it. */
     readonly files?: FilesConfig;
+    readonly nats: NatsConfig;
   };
+  readonly gateway: GatewayConfig;
   readonly logLevel: string;
   /** API keys given in the config file (hashes only). */
   readonly apiKeys: readonly StoredKey[];
@@ -56,6 +58,30 @@ export interface FilesConfig {
   /** The longest line (CSV) or event (JSONL) accepted, in bytes. */
   readonly maxLineBytes: number;
 }
+
+/** The JetStream stream a worker consumes (`pulse worker`) and gateways publish to (`pulse gateway`). */
+export interface NatsConfig {
+  readonly servers: readonly string[];
+  readonly stream: string;
+  readonly subjects: readonly string[];
+  readonly durable: string;
+  readonly batch: number;
+  readonly maxAckPending: number;
+  readonly ackWaitMs: number;
+  readonly nakDelayMs: number;
+  readonly createStream: boolean;
+  readonly replicas: number;
+}
+
+export interface GatewayConfig {
+  /** Events are published to `<subject_prefix>.<event type>`; the stream's subjects must cover it. */
+  readonly subjectPrefix: string;
+  /** How long a publish may wait for JetStream's ack before the producer is answered 503. */
+  readonly publishTimeoutMs: number;
+}
+
+const NATS_NAME = '^[A-Za-z0-9_-]{1,64}$';
+const NATS_SUBJECT = '^[A-Za-z0-9_*-]+(\\.[A-Za-z0-9_*-]+)*(\\.>)?$|^>$';
 
 /** The file format (snake_case, every key optional). */
 const fileSchema = {
@@ -135,6 +161,40 @@ const fileSchema = {
             max_line_bytes: { type: 'integer', minimum: 1024, maximum: 268435456 },
           },
         },
+        nats: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            servers: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 32,
+              items: { type: 'string', pattern: '^(nats|tls|ws|wss)://[^\\s]+$' },
+            },
+            stream: { type: 'string', pattern: NATS_NAME },
+            subjects: {
+              type: 'array',
+              minItems: 1,
+              maxItems: 64,
+              items: { type: 'string', maxLength: 256, pattern: NATS_SUBJECT },
+            },
+            durable: { type: 'string', pattern: NATS_NAME },
+            batch: { type: 'integer', minimum: 1, maximum: 10000 },
+            max_ack_pending: { type: 'integer', minimum: 1, maximum: 1000000 },
+            ack_wait_ms: { type: 'integer', minimum: 1000, maximum: 3600000 },
+            nak_delay_ms: { type: 'integer', minimum: 0, maximum: 600000 },
+            create_stream: { type: 'boolean' },
+            replicas: { type: 'integer', minimum: 1, maximum: 5 },
+          },
+        },
+      },
+    },
+    gateway: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        subject_prefix: { type: 'string', maxLength: 200, pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$' },
+        publish_timeout_ms: { type: 'integer', minimum: 100, maximum: 120000 },
       },
     },
     log_level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
@@ -179,6 +239,8 @@ export interface ConfigOverrides {
   readonly dbPath?: string | undefined;
   readonly port?: number | undefined;
   readonly host?: string | undefined;
+  /** `pulse gateway` validates but never tokenises: it runs without the token key. */
+  readonly withoutTokenKey?: boolean | undefined;
 }
 
 /**
@@ -205,9 +267,10 @@ export function loadConfig(
     problems.push(`port must be an integer 0–65535, got ${port}`);
   const tokenKey = env.PULSE_TOKEN_KEY ?? file.privacy?.token_key ?? (demo ? DEMO_TOKEN_KEY : undefined);
   if (tokenKey === undefined) {
-    problems.push(
-      'privacy.token_key is required: set PULSE_TOKEN_KEY or privacy.token_key in the config file (or run with --demo)',
-    );
+    if (!overrides.withoutTokenKey)
+      problems.push(
+        'privacy.token_key is required: set PULSE_TOKEN_KEY or privacy.token_key in the config file (or run with --demo)',
+      );
   } else if (tokenKey.length < MIN_TOKEN_KEY_LENGTH) {
     problems.push(`privacy.token_key must be at least ${MIN_TOKEN_KEY_LENGTH} characters`);
   } else if (tokenKey === DEMO_TOKEN_KEY && !demo) {
@@ -227,7 +290,10 @@ export function loadConfig(
     problems.push(`business.time_zone "${timeZone}" is not a known IANA time zone`);
   const alerts = file.alerts === undefined ? DEFAULT_ALERTS : parseAlertsConfig(file.alerts, problems);
   const scorecards =
-    file.scorecards === undefined ? DEFAULT_SCORECARDS : parseScorecardsConfig(file.scorecards, problems, alerts);
+    file.scorecards === undefined
+      ? DEFAULT_SCORECARDS
+      : parseScorecardsConfig(file.scorecards, problems, alerts);
+  const nats = natsConfig(file.sources?.nats ?? {}, env, problems);
   if (problems.length > 0) {
     throw new PulseError(
       'PULSE_ERR_CONFIG',
@@ -251,7 +317,7 @@ export function loadConfig(
       memoryLimit: file.warehouse?.memory_limit ?? '2GB',
       threads: file.warehouse?.threads ?? 2,
     },
-    privacy: { tokenKey: tokenKey as string },
+    privacy: { tokenKey: tokenKey ?? '' },
     business: { timeZone },
     refresh: { debounceMs: file.refresh?.debounce_ms ?? 20 },
     demo: {
@@ -261,7 +327,11 @@ export function loadConfig(
       ordersPerDay: file.demo?.orders_per_day ?? 60_000,
       seed: file.demo?.seed ?? 42,
     },
-    sources: { ...(file.sources?.files ? { files: filesConfig(file.sources.files) } : {}) },
+    sources: { nats, ...(file.sources?.files ? { files: filesConfig(file.sources.files) } : {}) },
+    gateway: {
+      subjectPrefix: file.gateway?.subject_prefix ?? 'pulse.events',
+      publishTimeoutMs: file.gateway?.publish_timeout_ms ?? 5_000,
+    },
     logLevel: env.PULSE_LOG_LEVEL ?? file.log_level ?? 'info',
     apiKeys: (file.auth?.keys ?? []).map((key) => ({
       id: key.id,
@@ -283,7 +353,8 @@ interface ConfigFile {
   business?: { time_zone?: string };
   refresh?: { debounce_ms?: number };
   demo?: { history_days?: number; history_scale?: number; orders_per_day?: number; seed?: number };
-  sources?: { files?: FilesConfigFile };
+  sources?: { files?: FilesConfigFile; nats?: NatsFile };
+  gateway?: { subject_prefix?: string; publish_timeout_ms?: number };
   log_level?: string;
   auth?: { keys?: { id: string; name: string; sha256: string; roles: string[]; expires_at?: string }[] };
   alerts?: unknown;
@@ -307,6 +378,48 @@ function filesConfig(file: FilesConfigFile): FilesConfig {
     pollMs: file.poll_ms ?? 500,
     batchEvents: file.batch_events ?? 5000,
     maxLineBytes: file.max_line_bytes ?? 1024 * 1024,
+  };
+}
+
+interface NatsFile {
+  servers?: string[];
+  stream?: string;
+  subjects?: string[];
+  durable?: string;
+  batch?: number;
+  max_ack_pending?: number;
+  ack_wait_ms?: number;
+  nak_delay_ms?: number;
+  create_stream?: boolean;
+  replicas?: number;
+}
+
+/** `sources.nats` with its defaults; PULSE_NATS_SERVERS (comma-separated) overrides the servers. */
+function natsConfig(file: NatsFile, env: NodeJS.ProcessEnv, problems: string[]): NatsConfig {
+  let servers = file.servers ?? ['nats://127.0.0.1:4222'];
+  if (env.PULSE_NATS_SERVERS !== undefined && env.PULSE_NATS_SERVERS !== '') {
+    servers = env.PULSE_NATS_SERVERS.split(',').map((server) => server.trim());
+    const bad = servers.find((server) => !/^(nats|tls|ws|wss):\/\/\S+$/.test(server));
+    if (bad !== undefined)
+      problems.push(`PULSE_NATS_SERVERS: "${bad}" is not a server URL like nats://host:4222`);
+  }
+  const batch = file.batch ?? 500;
+  const maxAckPending = file.max_ack_pending ?? Math.max(2_000, batch * 4);
+  if (maxAckPending < batch)
+    problems.push(
+      `sources.nats.max_ack_pending (${maxAckPending}) must be at least sources.nats.batch (${batch})`,
+    );
+  return {
+    servers,
+    stream: file.stream ?? 'PULSE_EVENTS',
+    subjects: file.subjects ?? ['pulse.events.>'],
+    durable: file.durable ?? 'pulse-worker',
+    batch,
+    maxAckPending,
+    ackWaitMs: file.ack_wait_ms ?? 30_000,
+    nakDelayMs: file.nak_delay_ms ?? 1_000,
+    createStream: file.create_stream ?? true,
+    replicas: file.replicas ?? 1,
   };
 }
 

@@ -1,2 +1,2 @@
 export { loadConfig } from './config.js';
-export type { ConfigOverrides, FilesConfig, PulseConfig } from './config.js';
+export type { ConfigOverrides, FilesConfig, GatewayConfig, NatsConfig, PulseConfig } from './config.js';

@@ -7,3 +7,5 @@ export { createContractValidator, CONTRACT_RULES } from './validator.js';
 export type { ContractValidator, ContractRule, PiiFields } from './validator.js';
 export { CURRENCY_CODES, COUNTRY_CODES, isCurrencyCode, isCountryCode } from './iso.js';
 export type { CurrencyCode, CountryCode } from './iso.js';
+export { avroSchemaFor, avroSchemas, createAvroCodec } from './avro.js';
+export type { AvroCodec, AvroSchema } from './avro.js';

@@ -17,6 +17,7 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof PulseError) {
     if (error.code === 'PULSE_ERR_OVERLOADED') void reply.header('retry-after', '1');
+    else if (error.code === 'PULSE_ERR_STREAM_UNAVAILABLE') void reply.header('retry-after', '2');
     else if (error.code === 'PULSE_ERR_UNAVAILABLE') {
       void reply.header('retry-after', '5');
       request.log.error({ err: error }, error.message);
