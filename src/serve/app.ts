@@ -6,7 +6,9 @@ import type { PulseMetrics } from '../observability/index.js';
 import { eventsRoute, type DeliverBody } from '../sources/index.js';
 import { authPlugin } from './auth.js';
 import { handleError } from './errors.js';
+import { dashboardRoutes, DASHBOARD_CSP } from './dashboard-routes.js';
 import { keyRoutes, type KeyAdmin } from './key-routes.js';
+import { kpiDetailRoutes, type CommentStore } from './kpi-detail-routes.js';
 import { kpiRoutes } from './kpi-routes.js';
 import { streamRoutes } from './stream-routes.js';
 
@@ -26,6 +28,10 @@ export interface ServeOptions {
   /** Liveness and readiness of the parts behind the API. */
   readonly health: () => Promise<{ ready: boolean; checks: Record<string, unknown> }>;
   readonly version: string;
+  /** Comments left on KPIs. */
+  readonly comments: CommentStore;
+  /** Where the built dashboard is (default: dist/web). */
+  readonly dashboardDir?: string;
 }
 
 /** The Fastify app: ingest, KPIs, health and OpenAPI docs, each area a plugin. */
@@ -48,7 +54,9 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
     void reply.header('referrer-policy', 'no-referrer');
     void reply.header('cross-origin-resource-policy', 'same-origin');
     // The API answers data, never pages: nothing in it may run scripts or be cached by a proxy.
-    if (!request.url.startsWith('/docs')) {
+    if (request.url === '/app' || request.url.startsWith('/app/')) {
+      void reply.header('content-security-policy', DASHBOARD_CSP);
+    } else if (!request.url.startsWith('/docs')) {
       void reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
       void reply.header('cache-control', 'no-store');
     }
@@ -79,6 +87,12 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
     maxBatchEvents: options.maxBatchEvents,
   });
   await app.register(kpiRoutes, { snapshot: options.snapshot, live: options.live });
+  await app.register(kpiDetailRoutes, {
+    engine: options.snapshot.engine,
+    comments: options.comments,
+    keyName: (keyId) => options.keys.ring.lookup(keyId)?.name,
+  });
+  await app.register(dashboardRoutes, { dir: options.dashboardDir });
   const kpiIds = options.snapshot.engine.catalogue.kpis.map((kpi) => kpi.id);
   await app.register(streamRoutes, {
     live: options.live,
@@ -105,6 +119,6 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
         .send({ status: health.ready ? 'ready' : 'not_ready', checks: health.checks });
     },
   );
-  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs'));
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/app/'));
   return app;
 }

@@ -16,6 +16,12 @@ const ACCESS: Readonly<Record<string, readonly Allowed[]>> = {
   'GET /v1/stream': ['read', 'seller'],
   'GET /v1/ws': ['read', 'seller'],
   'GET /metrics': ['read'],
+  'GET /v1/kpis/:id/forecast': ['read', 'seller'],
+  'GET /v1/kpis/:id/records': ['read', 'seller'],
+  // Comments are shared between the people of the company: a partner's key neither reads nor writes them.
+  'GET /v1/kpis/:id/comments': ['read'],
+  'POST /v1/kpis/:id/comments': ['read'],
+  'GET /v1/me': ['read', 'seller', 'ingest'],
 };
 
 const PUBLIC = new Set(['/', '/healthz', '/readyz']);
@@ -27,7 +33,10 @@ declare module 'fastify' {
 }
 
 function isPublic(url: string): boolean {
-  return PUBLIC.has(url) || url === '/docs' || url.startsWith('/docs/');
+  // The dashboard's static files are public; the data it shows needs a key like any client.
+  return (
+    PUBLIC.has(url) || url === '/docs' || url.startsWith('/docs/') || url === '/app' || url.startsWith('/app/')
+  );
 }
 
 /** The presented key: `Authorization: Bearer`, `X-API-Key`, or (streams only, for browsers) `access_token`. */
