@@ -73,13 +73,24 @@ export async function forecastKpi(
   id: string,
   options: { grain: ForecastGrain; horizon: number; now: Date; seller?: string | undefined },
   startOfDay: (instant: Date, timeZone: string) => Date,
-): Promise<{ grain: ForecastGrain; season: number; sigma: number | null; history: { from: string; to: string }; points: ForecastPoint[] }> {
+): Promise<{
+  grain: ForecastGrain;
+  season: number;
+  sigma: number | null;
+  history: { from: string; to: string };
+  points: ForecastPoint[];
+}> {
   const { grain, horizon, now } = options;
   const season = FORECAST_SEASONS[grain];
-  const to = grain === 'hour' ? new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS) : startOfDay(now, source.timeZone);
+  const to =
+    grain === 'hour'
+      ? new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS)
+      : startOfDay(now, source.timeZone);
   const span = HISTORY_SEASONS[grain] * season;
   const from =
-    grain === 'hour' ? new Date(to.getTime() - span * HOUR_MS) : startOfDay(new Date(to.getTime() - span * 24 * HOUR_MS + 12 * HOUR_MS), source.timeZone);
+    grain === 'hour'
+      ? new Date(to.getTime() - span * HOUR_MS)
+      : startOfDay(new Date(to.getTime() - span * 24 * HOUR_MS + 12 * HOUR_MS), source.timeZone);
   const series = await source.series(id, {
     from: from.toISOString(),
     to: to.toISOString(),
@@ -92,7 +103,10 @@ export async function forecastKpi(
   let next = to;
   for (let h = 0; h < values.length; h += 1) {
     starts.push(next);
-    next = grain === 'hour' ? new Date(next.getTime() + HOUR_MS) : startOfDay(new Date(next.getTime() + 26 * HOUR_MS), source.timeZone);
+    next =
+      grain === 'hour'
+        ? new Date(next.getTime() + HOUR_MS)
+        : startOfDay(new Date(next.getTime() + 26 * HOUR_MS), source.timeZone);
   }
   return {
     grain,

@@ -35,7 +35,11 @@ declare module 'fastify' {
 function isPublic(url: string): boolean {
   // The dashboard's static files are public; the data it shows needs a key like any client.
   return (
-    PUBLIC.has(url) || url === '/docs' || url.startsWith('/docs/') || url === '/app' || url.startsWith('/app/')
+    PUBLIC.has(url) ||
+    url === '/docs' ||
+    url.startsWith('/docs/') ||
+    url === '/app' ||
+    url.startsWith('/app/')
   );
 }
 

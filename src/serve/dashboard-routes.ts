@@ -37,7 +37,10 @@ export const dashboardRoutes: FastifyPluginAsync<{ dir?: string }> = async (app,
     // Hashed asset names change with their content; index.html must always be revalidated.
     cacheControl: false,
     setHeaders: (reply, path) => {
-      void reply.header('cache-control', path.endsWith('.html') ? 'no-cache' : 'public, max-age=31536000, immutable');
+      void reply.header(
+        'cache-control',
+        path.endsWith('.html') ? 'no-cache' : 'public, max-age=31536000, immutable',
+      );
     },
   });
   app.get('/app', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/app/'));

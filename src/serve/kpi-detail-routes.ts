@@ -84,12 +84,23 @@ export const kpiDetailRoutes: FastifyPluginAsync<KpiDetailRoutesOptions> = async
       const { id } = request.params as { id: string };
       const query = request.query as { grain?: ForecastGrain; horizon?: string };
       const grain = query.grain ?? 'hour';
-      const horizon = integerParam(query.horizon, 'horizon', 1, MAX_FORECAST_HORIZON[grain], FORECAST_SEASONS_DEFAULT[grain]);
+      const horizon = integerParam(
+        query.horizon,
+        'horizon',
+        1,
+        MAX_FORECAST_HORIZON[grain],
+        FORECAST_SEASONS_DEFAULT[grain],
+      );
       const kpi = engine.definition(id);
       const seller = sellerOf(request);
       if (seller !== undefined && !kpi.dimensions.includes('seller'))
         throw new PulseError('PULSE_ERR_FORBIDDEN', `${kpi.id} is not available per seller`, { field: 'id' });
-      const forecast = await forecastKpi(engine, id, { grain, horizon, now: new Date(), seller }, startOfBusinessDay);
+      const forecast = await forecastKpi(
+        engine,
+        id,
+        { grain, horizon, now: new Date(), seller },
+        startOfBusinessDay,
+      );
       return { id, unit: kpi.unit, method: 'seasonal_naive', band: 0.8, ...forecast };
     },
   );
@@ -110,8 +121,16 @@ export const kpiDetailRoutes: FastifyPluginAsync<KpiDetailRoutesOptions> = async
             ...windowQuery,
             dimension: { type: 'string', enum: [...DIMENSIONS] },
             value: { type: 'string', maxLength: 200, description: 'The dimension value (omit: no value)' },
-            limit: { type: 'string', maxLength: 4, description: `Rows per page, 1–${DRILL_MAX_LIMIT} (default 100)` },
-            offset: { type: 'string', maxLength: 9, description: 'Rows to skip (next_offset of the last page)' },
+            limit: {
+              type: 'string',
+              maxLength: 4,
+              description: `Rows per page, 1–${DRILL_MAX_LIMIT} (default 100)`,
+            },
+            offset: {
+              type: 'string',
+              maxLength: 9,
+              description: 'Rows to skip (next_offset of the last page)',
+            },
           },
         },
       },
@@ -143,7 +162,9 @@ export const kpiDetailRoutes: FastifyPluginAsync<KpiDetailRoutesOptions> = async
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { limit: { type: 'string', maxLength: 4, description: 'At most this many (1–200, default 50)' } },
+          properties: {
+            limit: { type: 'string', maxLength: 4, description: 'At most this many (1–200, default 50)' },
+          },
         },
       },
     },

@@ -5,8 +5,17 @@ import { orderEvent, startTestPulse, type TestPulse } from '../support/pulse.js'
 const HOUR_MS = 3_600_000;
 
 /** An order placed at `placedAt`: quantity × unit price − tax (no discount) in EUR. */
-function order(orderId: string, placedAt: Date, o: { quantity: number; unitPrice: number; tax: number; channel?: string; seller?: string }) {
-  const event = orderEvent({ orderId, placedAt: placedAt.toISOString(), quantity: o.quantity, unitPrice: o.unitPrice });
+function order(
+  orderId: string,
+  placedAt: Date,
+  o: { quantity: number; unitPrice: number; tax: number; channel?: string; seller?: string },
+) {
+  const event = orderEvent({
+    orderId,
+    placedAt: placedAt.toISOString(),
+    quantity: o.quantity,
+    unitPrice: o.unitPrice,
+  });
   const line = { ...event.data.lines[0]!, tax: o.tax };
   return {
     ...event,
@@ -53,7 +62,9 @@ describe('dashboard API: drill-through, forecast, comments, static app', () => {
   };
 
   it('drills from a channel value down to its order lines, without personal data', async () => {
-    const { status, body } = await get('/v1/kpis/net_revenue/records?window=today&dimension=channel&value=web');
+    const { status, body } = await get(
+      '/v1/kpis/net_revenue/records?window=today&dimension=channel&value=web',
+    );
     assert.equal(status, 200, JSON.stringify(body));
     const rows = body.rows as Record<string, unknown>[];
     assert.deepEqual(
@@ -65,22 +76,35 @@ describe('dashboard API: drill-through, forecast, comments, static app', () => {
     );
     assert.equal(body.next_offset, null);
     const text = JSON.stringify(body);
-    for (const secret of ['customer_token', 'jane', 'Jane', 'C-42', '+33']) assert.ok(!text.includes(secret), secret);
+    for (const secret of ['customer_token', 'jane', 'Jane', 'C-42', '+33'])
+      assert.ok(!text.includes(secret), secret);
   });
 
   it('pages through the records in a stable order', async () => {
     const first = await get('/v1/kpis/net_revenue/records?window=today&limit=2');
-    assert.deepEqual((first.body.rows as { order_id: string }[]).map((r) => r.order_id), ['A', 'B']);
+    assert.deepEqual(
+      (first.body.rows as { order_id: string }[]).map((r) => r.order_id),
+      ['A', 'B'],
+    );
     assert.equal(first.body.next_offset, 2);
     const second = await get('/v1/kpis/net_revenue/records?window=today&limit=2&offset=2');
-    assert.deepEqual((second.body.rows as { order_id: string }[]).map((r) => r.order_id), ['C']);
+    assert.deepEqual(
+      (second.body.rows as { order_id: string }[]).map((r) => r.order_id),
+      ['C'],
+    );
     assert.equal(second.body.next_offset, null);
   });
 
   it("confines a seller's drill-through to its own records", async () => {
     const mine = await get('/v1/kpis/net_revenue/records?window=today', sellerKey);
-    assert.deepEqual((mine.body.rows as { order_id: string; amount_eur: string }[]).map((r) => [r.order_id, r.amount_eur]), [['B', '25.00']]);
-    const other = await get('/v1/kpis/net_revenue/records?window=today&dimension=channel&value=web', sellerKey);
+    assert.deepEqual(
+      (mine.body.rows as { order_id: string; amount_eur: string }[]).map((r) => [r.order_id, r.amount_eur]),
+      [['B', '25.00']],
+    );
+    const other = await get(
+      '/v1/kpis/net_revenue/records?window=today&dimension=channel&value=web',
+      sellerKey,
+    );
     assert.deepEqual(other.body.rows, []);
     assert.equal((await get('/v1/kpis/conversion_rate/records?window=today', sellerKey)).status, 403);
   });
@@ -139,7 +163,10 @@ describe('dashboard API: drill-through, forecast, comments, static app', () => {
     assert.equal(ok.status, 201);
     const listed = await get('/v1/kpis/net_revenue/comments');
     const comments = listed.body.comments as { author: string; body: string }[];
-    assert.deepEqual(comments.map((c) => [c.author, c.body]), [['test read', hostile]]);
+    assert.deepEqual(
+      comments.map((c) => [c.author, c.body]),
+      [['test read', hostile]],
+    );
     assert.equal((await post({ body: 'x'.repeat(2001) })).status, 400);
     assert.equal((await post({ body: '   ' })).status, 400);
     assert.equal((await post({ body: 42 })).status, 400);

@@ -71,7 +71,12 @@ export function App() {
               {me.seller_id ? ` · seller ${me.seller_id}` : ''}
             </span>
           )}
-          <button type="button" className="button" aria-pressed={contrast} onClick={() => setContrast(!contrast)}>
+          <button
+            type="button"
+            className="button"
+            aria-pressed={contrast}
+            onClick={() => setContrast(!contrast)}
+          >
             High contrast
           </button>
           {me && (

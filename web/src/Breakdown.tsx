@@ -30,7 +30,9 @@ export function Breakdown({
     api<KpiAnswer>(`/v1/kpis/${id}${query({ ...range, by: dimension })}`)
       .then((answer) => {
         if (cancelled) return;
-        const sorted = [...(answer.breakdown ?? [])].sort((a, b) => Number(b.value ?? 0) - Number(a.value ?? 0));
+        const sorted = [...(answer.breakdown ?? [])].sort(
+          (a, b) => Number(b.value ?? 0) - Number(a.value ?? 0),
+        );
         setBars(sorted.slice(0, 20));
         setError(null);
       })
@@ -79,7 +81,10 @@ export function Breakdown({
             >
               <span className="bar-label">{bar.key ?? '(none)'}</span>
               <span className="bar-track" aria-hidden="true">
-                <span className="bar-fill" style={{ width: `${(Math.abs(Number(bar.value ?? 0)) / max) * 100}%` }} />
+                <span
+                  className="bar-fill"
+                  style={{ width: `${(Math.abs(Number(bar.value ?? 0)) / max) * 100}%` }}
+                />
               </span>
               <span className="bar-value">{formatValue(unit, bar.value)}</span>
             </button>
@@ -87,7 +92,13 @@ export function Breakdown({
         ))}
       </ul>
       {selected && (
-        <Records id={id} params={range} dimension={dimension} value={selected.key} key={`${dimension}:${selected.key}`} />
+        <Records
+          id={id}
+          params={range}
+          dimension={dimension}
+          value={selected.key}
+          key={`${dimension}:${selected.key}`}
+        />
       )}
     </section>
   );
@@ -120,7 +131,8 @@ function Records({
       cancelled = true;
     };
   }, [id, params, dimension, value, offset]);
-  const columns = page && page.rows.length > 0 ? Object.keys(page.rows[0] as object).filter((c) => c !== 'record_key') : [];
+  const columns =
+    page && page.rows.length > 0 ? Object.keys(page.rows[0] as object).filter((c) => c !== 'record_key') : [];
   return (
     <div className="mt-4" aria-live="polite">
       <h3 className="mb-2 font-semibold" id="records-title">
@@ -157,7 +169,12 @@ function Records({
         </div>
       )}
       <div className="mt-2 flex gap-2">
-        <button type="button" className="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
+        <button
+          type="button"
+          className="button"
+          disabled={offset === 0}
+          onClick={() => setOffset(Math.max(0, offset - PAGE))}
+        >
           Previous page
         </button>
         <button

@@ -32,7 +32,9 @@ function grainsFor(choice: WindowId): readonly Grain[] {
 function useTheme(): string {
   const [theme, setTheme] = useState(document.documentElement.dataset.theme ?? 'default');
   useEffect(() => {
-    const observer = new MutationObserver(() => setTheme(document.documentElement.dataset.theme ?? 'default'));
+    const observer = new MutationObserver(() =>
+      setTheme(document.documentElement.dataset.theme ?? 'default'),
+    );
     observer.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
     return () => observer.disconnect();
   }, []);
@@ -68,7 +70,9 @@ export function KpiPage({ id, me }: { id: string; me: Me }) {
         ),
         grain === 'minute'
           ? Promise.resolve(null)
-          : api<ForecastAnswer>(`/v1/kpis/${id}/forecast${query({ grain, horizon: grain === 'hour' ? 24 : 7 })}`),
+          : api<ForecastAnswer>(
+              `/v1/kpis/${id}/forecast${query({ grain, horizon: grain === 'hour' ? 24 : 7 })}`,
+            ),
       ]);
       if (cancelled) return;
       setLastWeek(week);
@@ -79,7 +83,10 @@ export function KpiPage({ id, me }: { id: string; me: Me }) {
     };
   }, [id, choice, grain]);
 
-  const chart = useMemo<ChartData | null>(() => (answer ? alignSeries(answer, lastWeek, forecast) : null), [answer, lastWeek, forecast]);
+  const chart = useMemo<ChartData | null>(
+    () => (answer ? alignSeries(answer, lastWeek, forecast) : null),
+    [answer, lastWeek, forecast],
+  );
   const unit = answer?.unit ?? '';
   const dimensions = (answer?.definition?.dimensions ?? []).filter((d) => !(me.seller_id && d === 'seller'));
 
@@ -110,7 +117,13 @@ export function KpiPage({ id, me }: { id: string; me: Me }) {
           <div className="flex flex-wrap gap-2">
             {WINDOWS.map((w) => (
               <label key={w.id} className="choice">
-                <input type="radio" name="window" value={w.id} checked={choice === w.id} onChange={() => setChoice(w.id)} />{' '}
+                <input
+                  type="radio"
+                  name="window"
+                  value={w.id}
+                  checked={choice === w.id}
+                  onChange={() => setChoice(w.id)}
+                />{' '}
                 {w.label}
               </label>
             ))}
@@ -121,7 +134,14 @@ export function KpiPage({ id, me }: { id: string; me: Me }) {
           <div className="flex flex-wrap gap-2">
             {grainsFor(choice).map((g) => (
               <label key={g} className="choice">
-                <input type="radio" name="grain" value={g} checked={grain === g} onChange={() => setGrain(g)} /> {g}
+                <input
+                  type="radio"
+                  name="grain"
+                  value={g}
+                  checked={grain === g}
+                  onChange={() => setGrain(g)}
+                />{' '}
+                {g}
               </label>
             ))}
           </div>
@@ -175,16 +195,23 @@ function Definition({ answer }: { answer: KpiAnswer }) {
         Definition
       </button>
       <span id="kpi-definition" role="tooltip" className="definition-tip">
-        {definition.description} Owner: {definition.owner}. Version {answer.definition_version}. Refreshed live
-        (replaces a {definition.cadence} cadence).
+        {definition.description} Owner: {definition.owner}. Version {answer.definition_version}. Refreshed
+        live (replaces a {definition.cadence} cadence).
       </span>
     </span>
   );
 }
 
-function alignSeries(answer: KpiAnswer, lastWeek: KpiAnswer | null, forecast: ForecastAnswer | null): ChartData {
+function alignSeries(
+  answer: KpiAnswer,
+  lastWeek: KpiAnswer | null,
+  forecast: ForecastAnswer | null,
+): ChartData {
   const num = (v: string | number | null) => (v === null ? null : Number(v));
-  const rows = new Map<number, { current?: number | null; lastWeek?: number | null; forecast?: number; lower?: number; upper?: number }>();
+  const rows = new Map<
+    number,
+    { current?: number | null; lastWeek?: number | null; forecast?: number; lower?: number; upper?: number }
+  >();
   const at = (ms: number) => {
     let row = rows.get(ms);
     if (!row) rows.set(ms, (row = {}));
@@ -200,7 +227,8 @@ function alignSeries(answer: KpiAnswer, lastWeek: KpiAnswer | null, forecast: Fo
     Object.assign(at(ms), { forecast: p.value, lower: p.lower, upper: p.upper });
   }
   const ts = [...rows.keys()].sort((a, b) => a - b);
-  const pick = (key: 'current' | 'lastWeek' | 'forecast' | 'lower' | 'upper') => ts.map((t) => rows.get(t)?.[key] ?? null);
+  const pick = (key: 'current' | 'lastWeek' | 'forecast' | 'lower' | 'upper') =>
+    ts.map((t) => rows.get(t)?.[key] ?? null);
   return {
     ts: ts.map((t) => t / 1000),
     current: pick('current'),
@@ -212,7 +240,8 @@ function alignSeries(answer: KpiAnswer, lastWeek: KpiAnswer | null, forecast: Fo
 }
 
 function SeriesTable({ data, unit }: { data: ChartData; unit: string }) {
-  const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '–' : formatValue(unit, unit === 'EUR' ? v : v));
+  const fmt = (v: number | null | undefined) =>
+    v === null || v === undefined ? '–' : formatValue(unit, unit === 'EUR' ? v : v);
   return (
     <details className="mt-3">
       <summary>Data table</summary>

@@ -39,8 +39,13 @@ export function Overview({ me }: { me: Me }) {
       if (!cancelled) setLastWeek(Object.fromEntries(week.kpis.map((a) => [a.id, a])));
       const lines = await Promise.all(
         today.map(async (a) => {
-          const answer = await api<KpiAnswer>(`/v1/kpis/${a.id}${query({ window: 'today', series: 'hour' })}`);
-          return [a.id, (answer.series ?? []).map((p) => (p.value === null ? null : Number(p.value)))] as const;
+          const answer = await api<KpiAnswer>(
+            `/v1/kpis/${a.id}${query({ window: 'today', series: 'hour' })}`,
+          );
+          return [
+            a.id,
+            (answer.series ?? []).map((p) => (p.value === null ? null : Number(p.value))),
+          ] as const;
         }),
       );
       if (!cancelled) setSparks(Object.fromEntries(lines));
@@ -55,14 +60,11 @@ export function Overview({ me }: { me: Me }) {
         return loadContext(body.kpis);
       })
       .catch((e: Error) => setError(e.message));
-    const stop = followLive(
-      (update: LiveUpdate) => {
-        setAnswers((current) => ({ ...current, [update.id]: { ...current[update.id], ...update } }));
-        if (latest.length > 0 && Date.now() - contextAt.current > CONTEXT_REFRESH_MS)
-          void loadContext(latest).catch(() => undefined);
-      },
-      setLive,
-    );
+    const stop = followLive((update: LiveUpdate) => {
+      setAnswers((current) => ({ ...current, [update.id]: { ...current[update.id], ...update } }));
+      if (latest.length > 0 && Date.now() - contextAt.current > CONTEXT_REFRESH_MS)
+        void loadContext(latest).catch(() => undefined);
+    }, setLive);
     return () => {
       cancelled = true;
       stop();
@@ -94,7 +96,15 @@ export function Overview({ me }: { me: Me }) {
   );
 }
 
-function Tile({ answer, lastWeek, spark }: { answer: KpiAnswer; lastWeek: KpiAnswer | undefined; spark: (number | null)[] }) {
+function Tile({
+  answer,
+  lastWeek,
+  spark,
+}: {
+  answer: KpiAnswer;
+  lastWeek: KpiAnswer | undefined;
+  spark: (number | null)[];
+}) {
   const change = changeRatio(answer.value, lastWeek?.value);
   const status = statusOf(answer, change);
   const titleId = `tile-title-${answer.id}`;

@@ -42,7 +42,14 @@ export function SeriesChart({ data, label, theme }: { data: ChartData; label: st
     };
     const plot = new uPlot(
       options,
-      [data.ts, data.current, data.lastWeek, data.forecast, data.lower, data.upper] as unknown as uPlot.AlignedData,
+      [
+        data.ts,
+        data.current,
+        data.lastWeek,
+        data.forecast,
+        data.lower,
+        data.upper,
+      ] as unknown as uPlot.AlignedData,
       element,
     );
     const resize = () => plot.setSize({ width: Math.max(element.clientWidth, 320), height: 280 });

@@ -82,7 +82,8 @@ export async function api<T>(path: string, init: RequestInit = {}): Promise<T> {
 
 export const query = (params: Record<string, string | number | undefined>): string => {
   const search = new URLSearchParams();
-  for (const [name, value] of Object.entries(params)) if (value !== undefined) search.set(name, String(value));
+  for (const [name, value] of Object.entries(params))
+    if (value !== undefined) search.set(name, String(value));
   const text = search.toString();
   return text ? `?${text}` : '';
 };
@@ -94,7 +95,10 @@ export type LiveUpdate = KpiAnswer & { readonly window_name: string; readonly by
  * Follows the SSE feed of today's totals. EventSource cannot set headers, so the key goes in
  * `access_token` (the API accepts it on the stream routes only).
  */
-export function followLive(onUpdate: (update: LiveUpdate) => void, onState: (open: boolean) => void): () => void {
+export function followLive(
+  onUpdate: (update: LiveUpdate) => void,
+  onState: (open: boolean) => void,
+): () => void {
   const key = getKey() ?? '';
   const source = new EventSource(`/v1/stream${query({ window: 'today', access_token: key })}`);
   source.addEventListener('kpi', (event) => {

@@ -28,7 +28,10 @@ export function unitLabel(unit: string): string {
 }
 
 /** Relative change against last week, or null when last week had nothing to compare with. */
-export function changeRatio(now: string | number | null, before: string | number | null | undefined): number | null {
+export function changeRatio(
+  now: string | number | null,
+  before: string | number | null | undefined,
+): number | null {
   if (now === null || before === null || before === undefined) return null;
   const b = Number(before);
   if (b === 0 || !Number.isFinite(b)) return null;
@@ -36,14 +39,12 @@ export function changeRatio(now: string | number | null, before: string | number
 }
 
 /** The tolerance band a value falls in, as the catalogue defines it (absolute, or change vs last week). */
-export function statusOf(
-  answer: Pick<KpiAnswer, 'value' | 'definition'>,
-  change: number | null,
-): Status {
+export function statusOf(answer: Pick<KpiAnswer, 'value' | 'definition'>, change: number | null): Status {
   const definition = answer.definition;
   if (!definition) return 'unknown';
   const bands: Bands = definition.bands;
-  const measured = bands.basis === 'absolute' ? (answer.value === null ? null : Number(answer.value)) : change;
+  const measured =
+    bands.basis === 'absolute' ? (answer.value === null ? null : Number(answer.value)) : change;
   if (measured === null) return 'unknown';
   if (definition.direction === 'higher_is_better') {
     if (measured < bands.critical) return 'critical';
