@@ -4,12 +4,13 @@
  * section of BENCHMARKS.md.
  *
  *   node dist/bench/run.js [--runs N] [--seconds S] [--concurrency C] [--markers M]
- *                          [--only ingest|freshness|freshness-sse|kpi-reads|peers]
+ *                          [--only ingest|freshness|freshness-sse|kpi-reads|peers|dashboard]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { runDashboardBenchmark } from './dashboard.js';
 import { runFreshnessBenchmark } from './freshness.js';
 import { runFreshnessSseBenchmark } from './freshness-sse.js';
 import { runIngestBenchmark } from './ingest.js';
@@ -37,6 +38,7 @@ const BENCHMARKS: Record<
   freshness: (flags, log) => runFreshnessBenchmark({ runs: flags.runs, markers: flags.markers, log }),
   'kpi-reads': (flags, log) => runKpiReadsBenchmark({ runs: flags.runs, log }),
   peers: (flags, log) => runPeersBenchmark({ runs: flags.runs, log }),
+  dashboard: (flags, log) => runDashboardBenchmark({ runs: flags.runs, markers: flags.markers, log }),
   // Last: the 1M/min runs take most of the pass.
   'freshness-sse': (flags, log) =>
     runFreshnessSseBenchmark({ runs: flags.runs, markers: flags.markers, log }),

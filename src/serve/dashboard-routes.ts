@@ -34,6 +34,8 @@ export const dashboardRoutes: FastifyPluginAsync<{ dir?: string }> = async (app,
     prefix: '/app/',
     decorateReply: false,
     index: ['index.html'],
+    // npm run build writes .br and .gz copies (scripts/compress-web.mjs): sent to clients that accept them.
+    preCompressed: true,
     // Hashed asset names change with their content; index.html must always be revalidated.
     cacheControl: false,
     setHeaders: (reply, path) => {

@@ -1,9 +1,30 @@
-/// <reference lib="dom" />
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { axeViolations, browserMissing, launchBrowser, signIn, type Browser } from '../support/browser.js';
 import { orderEvent, startTestPulse, type TestPulse } from '../support/pulse.js';
+
+// These callbacks run inside the page; the Node program has no DOM types, so the few used are declared here.
+interface PageNode {
+  readonly innerText: string;
+  readonly textContent: string | null;
+  readonly tagName: string;
+  getAttribute(name: string): string | null;
+  querySelector(selector: string): PageNode | null;
+  querySelectorAll(selector: string): Iterable<PageNode> & { readonly length: number };
+}
+declare const document: PageNode & {
+  readonly activeElement: PageNode | null;
+  readonly documentElement: PageNode & { readonly dataset: Record<string, string | undefined> };
+};
+declare const location: { readonly hash: string };
+declare function getComputedStyle(node: unknown): {
+  readonly outlineStyle: string;
+  readonly backgroundColor: string;
+  readonly color: string;
+};
+type HTMLElement = PageNode;
+type Element = PageNode;
 
 const missing = browserMissing();
 

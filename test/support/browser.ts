@@ -1,9 +1,10 @@
-/// <reference lib="dom" />
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+declare const document: unknown;
 
 /** Debian's chromium: the tests never download a browser. */
 export const CHROMIUM = process.env.PULSE_CHROMIUM ?? '/usr/bin/chromium';
