@@ -113,7 +113,7 @@ let buildRoot = REPO_ROOT;
  */
 export function freezeBuild(): string {
   const root = mkdtempSync(join(tmpdir(), 'pulse-bench-build-'));
-  for (const part of ['bin/pulse.js', 'dist/src', 'package.json']) {
+  for (const part of ['bin/pulse.js', 'dist/src', 'dist/web', 'package.json']) {
     cpSync(join(REPO_ROOT, part), join(root, part), { recursive: true });
   }
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'), 'dir');

@@ -4,7 +4,7 @@
  * section of BENCHMARKS.md.
  *
  *   node dist/bench/run.js [--runs N] [--seconds S] [--concurrency C] [--markers M]
- *                          [--only ingest|freshness|freshness-sse|kpi-reads|peers|alerts|file-drops|nats]
+ *                          [--only ingest|freshness|freshness-sse|kpi-reads|peers|alerts|file-drops|nats|dashboard]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runAlertsBenchmark } from './alerts.js';
 import { runFileDropsBenchmark } from './file-drops.js';
+import { runDashboardBenchmark } from './dashboard.js';
 import { runFreshnessBenchmark } from './freshness.js';
 import { runFreshnessSseBenchmark } from './freshness-sse.js';
 import { runIngestBenchmark } from './ingest.js';
@@ -43,6 +44,7 @@ const BENCHMARKS: Record<
   alerts: (flags, log) => runAlertsBenchmark({ runs: flags.runs, markers: flags.markers, log }),
   'file-drops': (flags, log) => runFileDropsBenchmark({ runs: flags.runs, log }),
   nats: (flags, log) => runNatsBenchmark({ runs: flags.runs, concurrency: flags.concurrency, log }),
+  dashboard: (flags, log) => runDashboardBenchmark({ runs: flags.runs, markers: flags.markers, log }),
   // Last: the 1M/min runs take most of the pass.
   'freshness-sse': (flags, log) =>
     runFreshnessSseBenchmark({ runs: flags.runs, markers: flags.markers, log }),

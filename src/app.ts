@@ -29,6 +29,8 @@ import {
   openWarehouse,
   PreparePool,
   insertApiKey,
+  insertKpiComment,
+  listKpiComments,
   loadApiKeys,
   revokeApiKey,
   type Warehouse,
@@ -240,6 +242,10 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
   const app = await buildApp({
     alerting,
     keys,
+    comments: {
+      add: (comment) => insertKpiComment(warehouse.writer, comment),
+      list: (kpiId, limit) => listKpiComments(warehouse.reader, kpiId, limit),
+    },
     deliverBody: pipeline.deliverBody,
     overloaded: () => writer.queuedEvents >= (options.maxQueuedEvents ?? 200_000),
     snapshot,

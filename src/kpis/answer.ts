@@ -32,6 +32,7 @@ export interface KpiAnswer {
     readonly direction: KpiDefinition['direction'];
     readonly bands: KpiDefinition['bands'];
     readonly cadence: string;
+    readonly dimensions: readonly Dimension[];
   };
   readonly lineage: { readonly inputs: readonly string[] };
 }
@@ -62,6 +63,7 @@ export function baseAnswer(
       direction: kpi.direction,
       bands: kpi.bands,
       cadence: kpi.cadence,
+      dimensions: kpi.dimensions,
     },
     lineage: { inputs },
   };

@@ -36,6 +36,12 @@ export interface KpiDefinition {
   readonly numerator?: Measure;
   readonly denominator?: Measure | null;
   readonly snapshot?: { readonly sql: string };
+  /**
+   * The records under a value, for drill-through: SQL over gold returning one row per record with
+   * `ts`, `record` (its kind), a `record_key` that orders rows stably, the KPI's dimension columns
+   * and a few descriptive columns; never personal data.
+   */
+  readonly drill?: { readonly sql: string };
 }
 
 export interface Catalogue {
@@ -109,6 +115,12 @@ const catalogueSchema = {
             additionalProperties: false,
             required: ['sql'],
             properties: { sql: { type: 'string' } },
+          },
+          drill: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['sql'],
+            properties: { sql: { type: 'string', minLength: 1 } },
           },
         },
         oneOf: [{ required: ['numerator'] }, { required: ['snapshot'] }],

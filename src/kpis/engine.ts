@@ -21,6 +21,7 @@ import {
   SERIES_GRAINS,
   type SeriesGrain,
 } from './compile.js';
+import { drillRecords } from './drill.js';
 import {
   NAMED_WINDOWS,
   resolveNamedWindow,
@@ -67,6 +68,45 @@ export class KpiEngine {
     this.#byId = new Map(catalogue.kpis.map((kpi) => [kpi.id, kpi]));
     this.#timeZone = options.timeZone;
     this.#now = options.now ?? (() => new Date());
+  }
+
+  get timeZone(): string {
+    return this.#timeZone;
+  }
+
+  /** The window a request names, resolved against the clock now. */
+  resolveWindow(request: KpiRequest): TimeWindow {
+    return this.#window(request, this.#now());
+  }
+
+  /** A dense series over an explicit window (what forecasts read). */
+  async series(
+    id: string,
+    request: { from: string; to: string; series: SeriesGrain; seller?: string | undefined },
+  ): Promise<readonly { ts: string; value: string | number | null }[]> {
+    return (await this.compute(id, request)).series ?? [];
+  }
+
+  /** One page of the records under a KPI's value in a window, optionally for one dimension value. */
+  async drill(
+    id: string,
+    request: KpiRequest & { dimension?: string; value?: string | null; limit: number; offset: number },
+  ): Promise<{ rows: Row[]; next_offset: number | null }> {
+    const kpi = this.definition(id);
+    if (request.seller !== undefined && !kpi.dimensions.includes('seller')) {
+      throw new PulseError('PULSE_ERR_FORBIDDEN', `${kpi.id} is not available per seller`, { field: 'id' });
+    }
+    const dimension = parseBy(kpi, request.dimension);
+    if (dimension === undefined && request.value !== undefined) {
+      throw new PulseError('PULSE_ERR_INVALID_PARAMETER', 'value needs a dimension', { field: 'value' });
+    }
+    return drillRecords(this.#connection, kpi, {
+      window: this.#window(request, this.#now()),
+      filter: dimension === undefined ? undefined : { dimension, value: request.value ?? null },
+      seller: request.seller,
+      limit: request.limit,
+      offset: request.offset,
+    });
   }
 
   definition(id: string): KpiDefinition {

@@ -8,7 +8,9 @@ import { eventsRoute, type DeliverBody } from '../sources/index.js';
 import { alertRoutes } from './alert-routes.js';
 import { authPlugin } from './auth.js';
 import { handleError } from './errors.js';
+import { dashboardRoutes, DASHBOARD_CSP } from './dashboard-routes.js';
 import { keyRoutes, type KeyAdmin } from './key-routes.js';
+import { kpiDetailRoutes, type CommentStore } from './kpi-detail-routes.js';
 import { kpiRoutes } from './kpi-routes.js';
 import { streamRoutes } from './stream-routes.js';
 
@@ -30,6 +32,10 @@ export interface ServeOptions {
   readonly version: string;
   /** Alert states, history and scorecards (absent in a process that serves no alerts). */
   readonly alerting?: Alerting;
+  /** Comments left on KPIs. */
+  readonly comments: CommentStore;
+  /** Where the built dashboard is (default: dist/web). */
+  readonly dashboardDir?: string;
 }
 
 /** The Fastify app: ingest, KPIs, health and OpenAPI docs, each area a plugin. */
@@ -52,7 +58,9 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
     void reply.header('referrer-policy', 'no-referrer');
     void reply.header('cross-origin-resource-policy', 'same-origin');
     // The API answers data, never pages: nothing in it may run scripts or be cached by a proxy.
-    if (!request.url.startsWith('/docs')) {
+    if (request.url === '/app' || request.url.startsWith('/app/')) {
+      void reply.header('content-security-policy', DASHBOARD_CSP);
+    } else if (!request.url.startsWith('/docs')) {
       void reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
       void reply.header('cache-control', 'no-store');
     }
@@ -84,6 +92,12 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
   });
   await app.register(kpiRoutes, { snapshot: options.snapshot, live: options.live });
   if (options.alerting) await app.register(alertRoutes, { alerting: options.alerting });
+  await app.register(kpiDetailRoutes, {
+    engine: options.snapshot.engine,
+    comments: options.comments,
+    keyName: (keyId) => options.keys.ring.lookup(keyId)?.name,
+  });
+  await app.register(dashboardRoutes, { dir: options.dashboardDir });
   const kpiIds = options.snapshot.engine.catalogue.kpis.map((kpi) => kpi.id);
   await app.register(streamRoutes, {
     live: options.live,
@@ -110,6 +124,6 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
         .send({ status: health.ready ? 'ready' : 'not_ready', checks: health.checks });
     },
   );
-  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs'));
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/app/'));
   return app;
 }

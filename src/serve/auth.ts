@@ -18,6 +18,12 @@ const ACCESS: Readonly<Record<string, readonly Allowed[]>> = {
   'GET /metrics': ['read'],
   'GET /v1/alerts': ['read'],
   // POST /v1/scorecards stays admin-only: it writes files and reads every region.
+  'GET /v1/kpis/:id/forecast': ['read', 'seller'],
+  'GET /v1/kpis/:id/records': ['read', 'seller'],
+  // Comments are shared between the people of the company: a partner's key neither reads nor writes them.
+  'GET /v1/kpis/:id/comments': ['read'],
+  'POST /v1/kpis/:id/comments': ['read'],
+  'GET /v1/me': ['read', 'seller', 'ingest'],
 };
 
 const PUBLIC = new Set(['/', '/healthz', '/readyz']);
@@ -29,7 +35,14 @@ declare module 'fastify' {
 }
 
 function isPublic(url: string): boolean {
-  return PUBLIC.has(url) || url === '/docs' || url.startsWith('/docs/');
+  // The dashboard's static files are public; the data it shows needs a key like any client.
+  return (
+    PUBLIC.has(url) ||
+    url === '/docs' ||
+    url.startsWith('/docs/') ||
+    url === '/app' ||
+    url.startsWith('/app/')
+  );
 }
 
 /** The presented key: `Authorization: Bearer`, `X-API-Key`, or (streams only, for browsers) `access_token`. */

@@ -108,6 +108,18 @@ const MIGRATIONS: readonly { id: number; sql: string }[] = [
         duration_ms INTEGER NOT NULL
       );`,
   },
+  {
+    id: 5,
+    sql: `
+      CREATE TABLE pulse_kpi_comments (
+        comment_id  VARCHAR PRIMARY KEY,
+        kpi_id      VARCHAR NOT NULL,
+        author      VARCHAR NOT NULL,
+        key_id      VARCHAR NOT NULL,
+        body        VARCHAR NOT NULL,
+        created_at  TIMESTAMPTZ NOT NULL
+      );`,
+  },
 ];
 
 export async function migrate(connection: DuckDBConnection): Promise<void> {

@@ -1,0 +1,146 @@
+import { useCallback, useEffect, useState } from 'react';
+import { api, ApiError, getKey, setKey, type Me } from './api';
+import { Overview } from './Overview';
+import { KpiPage } from './KpiPage';
+
+type Route = { page: 'overview' } | { page: 'kpi'; id: string };
+
+function parseRoute(hash: string): Route {
+  const match = /^#\/kpi\/([a-z0-9_]{1,64})$/.exec(hash);
+  return match ? { page: 'kpi', id: match[1] as string } : { page: 'overview' };
+}
+
+const THEME_STORAGE = 'pulse.theme';
+
+export function App() {
+  const [route, setRoute] = useState<Route>(() => parseRoute(location.hash));
+  const [me, setMe] = useState<Me | null>(null);
+  const [signInError, setSignInError] = useState<string | null>(null);
+  const [contrast, setContrast] = useState(() => localStorage.getItem(THEME_STORAGE) === 'contrast');
+
+  useEffect(() => {
+    const onHash = () => setRoute(parseRoute(location.hash));
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
+
+  useEffect(() => {
+    document.documentElement.dataset.theme = contrast ? 'contrast' : 'default';
+    localStorage.setItem(THEME_STORAGE, contrast ? 'contrast' : 'default');
+  }, [contrast]);
+
+  const signIn = useCallback(async (key: string) => {
+    setKey(key);
+    try {
+      setMe(await api<Me>('/v1/me'));
+      setSignInError(null);
+    } catch (error) {
+      setKey(null);
+      setMe(null);
+      setSignInError(error instanceof ApiError ? error.message : 'The API could not be reached');
+    }
+  }, []);
+
+  useEffect(() => {
+    const stored = getKey();
+    if (stored) void signIn(stored);
+  }, [signIn]);
+
+  useEffect(() => {
+    document.title = route.page === 'kpi' ? `${route.id} · Pulse` : 'Overview · Pulse';
+  }, [route]);
+
+  return (
+    <>
+      <a className="skip-link" href="#main">
+        Skip to content
+      </a>
+      <header className="app-header flex flex-wrap items-center gap-4 px-6 py-3">
+        <a className="brand text-xl font-bold" href="#/">
+          Pulse
+        </a>
+        <nav aria-label="Main" className="flex gap-3">
+          <a href="#/" aria-current={route.page === 'overview' ? 'page' : undefined}>
+            Overview
+          </a>
+        </nav>
+        <div className="ml-auto flex items-center gap-3">
+          {me && (
+            <span data-testid="signed-in-as">
+              {me.name ?? me.key_id}
+              {me.seller_id ? ` · seller ${me.seller_id}` : ''}
+            </span>
+          )}
+          <button
+            type="button"
+            className="button"
+            aria-pressed={contrast}
+            onClick={() => setContrast(!contrast)}
+          >
+            High contrast
+          </button>
+          {me && (
+            <button
+              type="button"
+              className="button"
+              onClick={() => {
+                setKey(null);
+                setMe(null);
+              }}
+            >
+              Sign out
+            </button>
+          )}
+        </div>
+      </header>
+      <main id="main" tabIndex={-1} className="px-6 py-4">
+        {!me ? (
+          <SignIn onSubmit={signIn} error={signInError} />
+        ) : route.page === 'kpi' ? (
+          <KpiPage id={route.id} me={me} />
+        ) : (
+          <Overview me={me} />
+        )}
+      </main>
+    </>
+  );
+}
+
+function SignIn({ onSubmit, error }: { onSubmit: (key: string) => void; error: string | null }) {
+  const [key, setKeyText] = useState('');
+  return (
+    <form
+      className="panel max-w-xl p-6"
+      onSubmit={(event) => {
+        event.preventDefault();
+        onSubmit(key.trim());
+      }}
+    >
+      <h1 className="mb-2 text-2xl font-bold">Sign in</h1>
+      <p className="mb-4">
+        Paste an API key (<code>pulse start --demo</code> prints one). It is kept in this tab only.
+      </p>
+      <label htmlFor="api-key" className="mb-1 block font-semibold">
+        API key
+      </label>
+      <input
+        id="api-key"
+        className="input mb-3 w-full"
+        type="password"
+        autoComplete="off"
+        value={key}
+        onChange={(event) => setKeyText(event.target.value)}
+        aria-describedby={error ? 'sign-in-error' : undefined}
+        required
+      />
+      {error && (
+        <p id="sign-in-error" role="alert" className="error mb-3">
+          {error}
+        </p>
+      )}
+      <button type="submit" className="button button-primary">
+        Sign in
+      </button>
+    </form>
+  );
+}
