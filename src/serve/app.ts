@@ -10,6 +10,7 @@ import { authPlugin } from './auth.js';
 import { handleError } from './errors.js';
 import { keyRoutes, type KeyAdmin } from './key-routes.js';
 import { kpiRoutes } from './kpi-routes.js';
+import { qualityRoutes, type QualityRoutesOptions } from './quality-routes.js';
 import { streamRoutes } from './stream-routes.js';
 
 export interface ServeOptions {
@@ -30,6 +31,8 @@ export interface ServeOptions {
   readonly version: string;
   /** Alert states, history and scorecards (absent in a process that serves no alerts). */
   readonly alerting?: Alerting;
+  /** The quality scorecards and the quarantine (absent: those routes are not served). */
+  readonly quality?: QualityRoutesOptions;
 }
 
 /** The Fastify app: ingest, KPIs, health and OpenAPI docs, each area a plugin. */
@@ -84,6 +87,7 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
   });
   await app.register(kpiRoutes, { snapshot: options.snapshot, live: options.live });
   if (options.alerting) await app.register(alertRoutes, { alerting: options.alerting });
+  if (options.quality) await app.register(qualityRoutes, options.quality);
   const kpiIds = options.snapshot.engine.catalogue.kpis.map((kpi) => kpi.id);
   await app.register(streamRoutes, {
     live: options.live,

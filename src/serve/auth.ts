@@ -18,6 +18,12 @@ const ACCESS: Readonly<Record<string, readonly Allowed[]>> = {
   'GET /metrics': ['read'],
   'GET /v1/alerts': ['read'],
   // POST /v1/scorecards stays admin-only: it writes files and reads every region.
+  // Scorecards name tables and rules, with tokenised sample keys: readers may see them; sellers
+  // may not (they would see other sellers' keys). Quarantine and remediation: admins only.
+  'GET /v1/quality': ['read'],
+  'POST /v1/quality/run': ['admin'],
+  'GET /v1/quarantine': ['admin'],
+  'POST /v1/quarantine/replay': ['admin'],
 };
 
 const PUBLIC = new Set(['/', '/healthz', '/readyz']);
