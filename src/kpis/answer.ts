@@ -21,7 +21,11 @@ export type HoldLookup = (kpiId: string) => QualityHold | undefined;
  * The answer of a held KPI: the last good numbers (or none, when there never was one), marked
  * held with the rules holding it, instead of a number computed from data that failed a rule.
  */
-export function heldAnswer(lastGood: KpiAnswer | undefined, current: KpiAnswer, hold: QualityHold): KpiAnswer {
+export function heldAnswer(
+  lastGood: KpiAnswer | undefined,
+  current: KpiAnswer,
+  hold: QualityHold,
+): KpiAnswer {
   if (lastGood) return { ...lastGood, quality: 'held', quality_hold: hold };
   const { components: _components, revenue_share: _share, ...rest } = current;
   return {

@@ -111,10 +111,12 @@ export class LiveKpis {
     ) as unknown as LiveWindows;
     const previous = this.#values;
     const full = !changedModels || !this.#fullAt || now.getTime() - this.#fullAt.getTime() >= maxAgeMs;
-    const holds = new Map(this.#catalogue.kpis.flatMap((kpi) => {
-      const hold = this.#hold(kpi.id);
-      return hold ? [[kpi.id, hold] as const] : [];
-    }));
+    const holds = new Map(
+      this.#catalogue.kpis.flatMap((kpi) => {
+        const hold = this.#hold(kpi.id);
+        return hold ? [[kpi.id, hold] as const] : [];
+      }),
+    );
     const due = this.#catalogue.kpis.filter(
       (kpi) =>
         full ||
@@ -136,7 +138,13 @@ export class LiveKpis {
           // Held: the last good numbers stay, marked with the rules holding them.
           next.set(
             value.key,
-            hold ? { ...value, ...lastGoodOf(previous.get(value.key), value), answer: heldAnswer(previous.get(value.key)?.answer, value.answer, hold) } : value,
+            hold
+              ? {
+                  ...value,
+                  ...lastGoodOf(previous.get(value.key), value),
+                  answer: heldAnswer(previous.get(value.key)?.answer, value.answer, hold),
+                }
+              : value,
           );
         }
       }

@@ -132,7 +132,10 @@ export function compileVolume(rule: QualityRule, table: TableSpec): string {
  * zero (a flat history) any change is infinitely far; `minDeviation` keeps small absolute changes
  * from counting as anomalies either way.
  */
-export function robustZ(current: number, history: readonly number[]): { z: number; median: number; mad: number } {
+export function robustZ(
+  current: number,
+  history: readonly number[],
+): { z: number; median: number; mad: number } {
   const median = medianOf(history);
   const mad = medianOf(history.map((value) => Math.abs(value - median)));
   const deviation = current - median;

@@ -39,7 +39,9 @@ export class QualityAlerts {
   async raise(events: readonly Omit<QualityEvent, 'id'>[]): Promise<void> {
     if (events.length === 0) return;
     const stored = events.map((event) => ({ id: randomUUID(), ...event }));
-    const values = stored.map((_, i) => `($i${i}, $a${i}, $k${i}, $r${i}, $p${i}, $t${i}, $s${i}, $f${i}, $d${i})`);
+    const values = stored.map(
+      (_, i) => `($i${i}, $a${i}, $k${i}, $r${i}, $p${i}, $t${i}, $s${i}, $f${i}, $d${i})`,
+    );
     const params: Record<string, string | null> = {};
     stored.forEach((event, i) => {
       params[`i${i}`] = event.id;

@@ -55,7 +55,8 @@ export async function listQuarantine(
   add('q.received_at >= $from::TIMESTAMPTZ', 'from', filter.from);
   add('q.received_at < $to::TIMESTAMPTZ', 'to', filter.to);
   add('q.quarantine_id > $after::BIGINT', 'after', filter.after?.toString());
-  if (filter.ids) where.push(`q.quarantine_id IN (${filter.ids.map((id) => Math.trunc(id)).join(', ') || 'NULL'})`);
+  if (filter.ids)
+    where.push(`q.quarantine_id IN (${filter.ids.map((id) => Math.trunc(id)).join(', ') || 'NULL'})`);
   const rows = await queryRows(
     connection,
     `SELECT q.quarantine_id::VARCHAR AS id, strftime(q.received_at AT TIME ZONE 'UTC', ${ISO}) AS received_at,
@@ -152,9 +153,17 @@ export class Remediator {
   async replay(request: ReplayRequest): Promise<ReplayResult> {
     const remediationId = randomUUID();
     const outcomes: ReplayOutcome[] = [];
-    const staged: { entry: QuarantineEntry; id: string; type: string; source: string; time: string | null; data: string }[] = [];
+    const staged: {
+      entry: QuarantineEntry;
+      id: string;
+      type: string;
+      source: string;
+      time: string | null;
+      data: string;
+    }[] = [];
     for (const entry of request.entries) {
-      const corrected = request.payload !== undefined ? request.payload : applyFix(entry.payload, request.fix ?? {});
+      const corrected =
+        request.payload !== undefined ? request.payload : applyFix(entry.payload, request.fix ?? {});
       const checked = this.#check(corrected);
       if (checked.ok) staged.push({ entry, ...checked.event });
       else outcomes.push({ id: entry.id, event_id: entry.event_id, outcome: 'failed', ...checked.violation });
@@ -169,7 +178,11 @@ export class Remediator {
       });
       const duplicates = new Set(committed.duplicateIds);
       for (const item of staged)
-        outcomes.push({ id: item.entry.id, event_id: item.id, outcome: duplicates.has(item.id) ? 'duplicate' : 'accepted' });
+        outcomes.push({
+          id: item.entry.id,
+          event_id: item.id,
+          outcome: duplicates.has(item.id) ? 'duplicate' : 'accepted',
+        });
     }
     outcomes.sort((a, b) => a.id - b.id);
     await this.#record(remediationId, request, outcomes);
@@ -188,7 +201,10 @@ export class Remediator {
     | { ok: true; event: { id: string; type: string; source: string; time: string | null; data: string } }
     | { ok: false; violation: { rule: string; field: string; message: string } } {
     if (typeof value !== 'object' || value === null || Array.isArray(value))
-      return { ok: false, violation: { rule: 'type', field: '(event)', message: 'the event must be a JSON object' } };
+      return {
+        ok: false,
+        violation: { rule: 'type', field: '(event)', message: 'the event must be a JSON object' },
+      };
     const event = structuredClone(value) as Record<string, unknown>;
     const type = typeof event.type === 'string' ? (event.type as EventType) : undefined;
     const policy = type ? this.#validator.piiFields.get(type) : undefined;
@@ -224,21 +240,32 @@ export class Remediator {
     };
   }
 
-  async #record(remediationId: string, request: ReplayRequest, outcomes: readonly ReplayOutcome[]): Promise<void> {
+  async #record(
+    remediationId: string,
+    request: ReplayRequest,
+    outcomes: readonly ReplayOutcome[],
+  ): Promise<void> {
     if (outcomes.length === 0) return;
     const fix = JSON.stringify(request.payload !== undefined ? { payload: 'replaced' } : (request.fix ?? {}));
     const connection = this.#connection;
     await connection.run('BEGIN TRANSACTION');
     try {
       for (const outcome of outcomes) {
-        const status = outcome.outcome === 'accepted' ? 'remediated' : outcome.outcome === 'duplicate' ? 'duplicate' : 'open';
+        const status =
+          outcome.outcome === 'accepted'
+            ? 'remediated'
+            : outcome.outcome === 'duplicate'
+              ? 'duplicate'
+              : 'open';
         const entry = request.entries.find((e) => e.id === outcome.id) as QuarantineEntry;
         const params = {
           id: String(outcome.id),
           status,
           rule: outcome.rule ?? entry.rule,
           field: outcome.field ?? entry.field,
-          message: outcome.message ?? (outcome.outcome === 'failed' ? entry.message : `replayed: ${outcome.outcome}`),
+          message:
+            outcome.message ??
+            (outcome.outcome === 'failed' ? entry.message : `replayed: ${outcome.outcome}`),
           event: outcome.event_id,
           by: request.by,
         };

@@ -105,7 +105,10 @@ const fileSchema = {
             type: 'object',
             additionalProperties: false,
             required: ['table', 'column'],
-            properties: { table: { type: 'string', pattern: NAME }, column: { type: 'string', pattern: NAME } },
+            properties: {
+              table: { type: 'string', pattern: NAME },
+              column: { type: 'string', pattern: NAME },
+            },
           },
           currency: { type: 'string', pattern: NAME },
           at: { type: 'string', pattern: NAME },
@@ -184,7 +187,11 @@ export function loadRules(
     };
     const targets = rule.columns ?? (rule.column ? [rule.column] : []);
     const perColumn = rule.kind === 'not_null' || rule.kind === 'not_empty';
-    if (['not_null', 'not_empty', 'unique', 'range', 'accepted_values', 'pattern', 'relationship'].includes(rule.kind))
+    if (
+      ['not_null', 'not_empty', 'unique', 'range', 'accepted_values', 'pattern', 'relationship'].includes(
+        rule.kind,
+      )
+    )
       if (targets.length === 0) problems.push(`${at}: column or columns is required for kind ${rule.kind}`);
     if (rule.kind === 'range' && rule.min === undefined && rule.max === undefined && !rule.min_column)
       problems.push(`${at}: range needs min, max or min_column`);
@@ -192,7 +199,8 @@ export function loadRules(
     if (rule.kind === 'pattern') need('pattern');
     if (rule.kind === 'relationship') {
       need('to');
-      if (rule.to && !knownTables.has(rule.to.table)) problems.push(`${at}.to.table: no model ${rule.to.table}`);
+      if (rule.to && !knownTables.has(rule.to.table))
+        problems.push(`${at}.to.table: no model ${rule.to.table}`);
     }
     if (rule.kind === 'fx_present') {
       need('currency');

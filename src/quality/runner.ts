@@ -98,18 +98,27 @@ export class QualityRunner {
   /** After a model run: a full pass when one is due, otherwise the rows the run wrote. */
   async afterRun(run: RunResult): Promise<QualityPass> {
     const now = this.#now();
-    if (this.#fullRequested || this.#lastFullAt === null || now.getTime() - this.#lastFullAt >= this.#fullEveryMs)
+    if (
+      this.#fullRequested ||
+      this.#lastFullAt === null ||
+      now.getTime() - this.#lastFullAt >= this.#fullEveryMs
+    )
       return this.runFull();
     const written = new Map<string, Scope>();
     const lo = run.watermarkFrom ?? -1n;
     for (const model of run.models) {
       if (model.mode === 'full') written.set(model.model, { mode: 'full' });
-      else if (model.mode === 'incremental' && model.rows > 0) written.set(model.model, { mode: 'incremental', lo });
+      else if (model.mode === 'incremental' && model.rows > 0)
+        written.set(model.model, { mode: 'incremental', lo });
     }
-    return this.#pass('incremental', (rule) => {
-      if (this.#states.get(rule.id)?.status === 'fail') return { mode: 'full' };
-      return written.get(rule.table);
-    }, run.watermarkTo);
+    return this.#pass(
+      'incremental',
+      (rule) => {
+        if (this.#states.get(rule.id)?.status === 'fail') return { mode: 'full' };
+        return written.get(rule.table);
+      },
+      run.watermarkTo,
+    );
   }
 
   /** Every rule on every row. */
@@ -158,9 +167,17 @@ export class QualityRunner {
       let sample: Record<string, unknown>[] = [];
       if (failed > 0) {
         const table = this.#rules.tables.get(rule.table);
-        if (table) sample = await queryRows(this.#connection, compileFailing(rule, table, scope, this.#sampleSize));
+        if (table)
+          sample = await queryRows(this.#connection, compileFailing(rule, table, scope, this.#sampleSize));
       }
-      verdicts.push({ rule, status: failed > 0 ? 'fail' : 'pass', checked, failed, sample, at: now.toISOString() });
+      verdicts.push({
+        rule,
+        status: failed > 0 ? 'fail' : 'pass',
+        checked,
+        failed,
+        sample,
+        at: now.toISOString(),
+      });
     }
     return verdicts;
   }
@@ -193,7 +210,9 @@ export class QualityRunner {
         status: minutes === null ? 'not_evaluated' : failed ? 'fail' : 'pass',
         checked: minutes === null ? 0 : 1,
         failed,
-        sample: failed ? [{ event_type: rule.eventType, last_event_at: new Date(newest as number).toISOString() }] : [],
+        sample: failed
+          ? [{ event_type: rule.eventType, last_event_at: new Date(newest as number).toISOString() }]
+          : [],
         at: now.toISOString(),
         measure: { minutes_since_last_event: minutes === null ? null : Math.round(minutes * 10) / 10 },
       };
@@ -228,11 +247,19 @@ export class QualityRunner {
       const current = counts.get(hour) ?? 0;
       // Without at least half the weeks of history there is nothing to compare with.
       if (history.length < Math.ceil(weeks / 2)) {
-        verdicts.push({ rule, status: 'not_evaluated', checked: 0, failed: 0, sample: [], at: now.toISOString() });
+        verdicts.push({
+          rule,
+          status: 'not_evaluated',
+          checked: 0,
+          failed: 0,
+          sample: [],
+          at: now.toISOString(),
+        });
         continue;
       }
       const { z, median, mad } = robustZ(current, history);
-      const anomalous = Math.abs(z) > (rule.threshold ?? 3.5) && Math.abs(current - median) >= (rule.minDeviation ?? 5);
+      const anomalous =
+        Math.abs(z) > (rule.threshold ?? 3.5) && Math.abs(current - median) >= (rule.minDeviation ?? 5);
       const measure = { hour_ms: hour, count: current, median, mad, z: Number.isFinite(z) ? z : null };
       verdicts.push({
         rule,
@@ -254,9 +281,20 @@ export class QualityRunner {
       const before = this.#states.get(verdict.rule.id);
       this.#states.set(verdict.rule.id, verdict);
       this.scorecard.add(verdict, now);
-      const base = { at: now.toISOString(), rule: verdict.rule.id, kpi: null, table: verdict.rule.table, severity: verdict.rule.severity };
+      const base = {
+        at: now.toISOString(),
+        rule: verdict.rule.id,
+        kpi: null,
+        table: verdict.rule.table,
+        severity: verdict.rule.severity,
+      };
       if (verdict.status === 'fail' && before?.status !== 'fail')
-        events.push({ ...base, kind: 'rule_failed', failed: verdict.failed, detail: { sample: verdict.sample } });
+        events.push({
+          ...base,
+          kind: 'rule_failed',
+          failed: verdict.failed,
+          detail: { sample: verdict.sample },
+        });
       else if (verdict.status === 'pass' && before?.status === 'fail')
         events.push({ ...base, kind: 'rule_recovered', failed: 0, detail: null });
     }
@@ -265,9 +303,27 @@ export class QualityRunner {
       .map((state) => ({ rule: state.rule.id, table: state.rule.table, failed: state.failed }));
     const { held, released } = this.#gate.update(failing, now);
     for (const kpi of held)
-      events.push({ at: now.toISOString(), kind: 'kpi_held', rule: this.#gate.hold(kpi)?.rules[0]?.rule ?? null, kpi, table: null, severity: 'error', failed: null, detail: { rules: this.#gate.hold(kpi)?.rules } });
+      events.push({
+        at: now.toISOString(),
+        kind: 'kpi_held',
+        rule: this.#gate.hold(kpi)?.rules[0]?.rule ?? null,
+        kpi,
+        table: null,
+        severity: 'error',
+        failed: null,
+        detail: { rules: this.#gate.hold(kpi)?.rules },
+      });
     for (const kpi of released)
-      events.push({ at: now.toISOString(), kind: 'kpi_released', rule: null, kpi, table: null, severity: null, failed: null, detail: null });
+      events.push({
+        at: now.toISOString(),
+        kind: 'kpi_released',
+        rule: null,
+        kpi,
+        table: null,
+        severity: null,
+        failed: null,
+        detail: null,
+      });
     await this.#alerts.raise(events);
     if (flush || events.length > 0) await this.scorecard.flush();
     else await this.scorecard.flushIfDue(now);

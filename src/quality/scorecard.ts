@@ -33,7 +33,12 @@ export class Scorecard {
 
   constructor(connection: DuckDBConnection, timeZone: string) {
     this.#connection = connection;
-    this.#day = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    this.#day = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+    });
   }
 
   add(state: RuleState, now: Date): void {
@@ -69,7 +74,8 @@ export class Scorecard {
   }
 
   async flushIfDue(now: Date): Promise<void> {
-    if (now.getTime() - this.#flushedAt >= FLUSH_EVERY_MS || this.#flushedAt > now.getTime()) await this.flush(now);
+    if (now.getTime() - this.#flushedAt >= FLUSH_EVERY_MS || this.#flushedAt > now.getTime())
+      await this.flush(now);
   }
 
   async flush(now: Date = new Date()): Promise<void> {
@@ -144,10 +150,15 @@ export async function readScorecard(
 ): Promise<ScorecardRow[]> {
   const where: string[] = [];
   const params: Record<string, string> = {};
-  if (filter.table) (where.push('table_name = $table'), (params.table = filter.table));
-  if (filter.rule) (where.push('rule_id = $rule'), (params.rule = filter.rule));
-  if (filter.severity) (where.push('severity = $severity'), (params.severity = filter.severity));
-  if (filter.day) (where.push('day = $day::DATE'), (params.day = filter.day));
+  const add = (sql: string, name: string, value: string | undefined) => {
+    if (value === undefined || value === '') return;
+    where.push(sql);
+    params[name] = value;
+  };
+  add('table_name = $table', 'table', filter.table);
+  add('rule_id = $rule', 'rule', filter.rule);
+  add('severity = $severity', 'severity', filter.severity);
+  add('day = $day::DATE', 'day', filter.day);
   const rows = await queryRows(
     connection,
     `SELECT rule_id, table_name, kind, severity, strftime(day, '%Y-%m-%d') AS day, checked::VARCHAR AS checked,

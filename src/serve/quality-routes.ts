@@ -67,12 +67,18 @@ export const qualityRoutes: FastifyPluginAsync<QualityRoutesOptions> = async (ap
     async (request) => {
       const filter = request.query as { table?: string; rule?: string; severity?: string; day?: string };
       if (filter.day && Number.isNaN(Date.parse(`${filter.day}T00:00:00Z`)))
-        throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `day ${filter.day} is not a date`, { field: 'day' });
+        throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `day ${filter.day} is not a date`, {
+          field: 'day',
+        });
       const rules = runner?.rules ?? [];
       if (filter.table && !rules.some((rule) => rule.table === filter.table))
-        throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `no quality rule on table ${filter.table}`, { field: 'table' });
+        throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `no quality rule on table ${filter.table}`, {
+          field: 'table',
+        });
       if (filter.rule && !rules.some((rule) => rule.id === filter.rule))
-        throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `no quality rule ${filter.rule}`, { field: 'rule' });
+        throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `no quality rule ${filter.rule}`, {
+          field: 'rule',
+        });
       const matches = (r: { id: string; table: string; severity: string }) =>
         (!filter.table || r.table === filter.table) &&
         (!filter.rule || r.id === filter.rule) &&
@@ -105,7 +111,11 @@ export const qualityRoutes: FastifyPluginAsync<QualityRoutesOptions> = async (ap
     '/v1/quality/run',
     { schema: { summary: 'Runs every quality rule on every row now', tags: ['quality'] } },
     async () => {
-      if (!runner) throw new PulseError('PULSE_ERR_INVALID_PARAMETER', 'quality rules are disabled (quality.enabled: false)');
+      if (!runner)
+        throw new PulseError(
+          'PULSE_ERR_INVALID_PARAMETER',
+          'quality rules are disabled (quality.enabled: false)',
+        );
       return { pass: await options.runFull(), holds: Object.fromEntries(gate.holds) };
     },
   );
@@ -120,8 +130,16 @@ export const qualityRoutes: FastifyPluginAsync<QualityRoutesOptions> = async (ap
           additionalProperties: false,
           properties: {
             ...quarantineFilter,
-            after: { type: 'string', pattern: '^\\d{1,18}$', description: 'Page cursor: the next_after of the previous page' },
-            limit: { type: 'string', pattern: '^\\d{1,4}$', description: `Page size, 1–${MAX_PAGE} (default 100)` },
+            after: {
+              type: 'string',
+              pattern: '^\\d{1,18}$',
+              description: 'Page cursor: the next_after of the previous page',
+            },
+            limit: {
+              type: 'string',
+              pattern: '^\\d{1,4}$',
+              description: `Page size, 1–${MAX_PAGE} (default 100)`,
+            },
           },
         },
       },
@@ -130,7 +148,9 @@ export const qualityRoutes: FastifyPluginAsync<QualityRoutesOptions> = async (ap
       const query = request.query as Record<string, string | undefined>;
       const limit = query.limit === undefined ? 100 : Number(query.limit);
       if (limit < 1 || limit > MAX_PAGE)
-        throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `limit must be 1–${MAX_PAGE}`, { field: 'limit' });
+        throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `limit must be 1–${MAX_PAGE}`, {
+          field: 'limit',
+        });
       const entries = await listQuarantine(
         remediator.connection,
         {
@@ -161,7 +181,10 @@ export const qualityRoutes: FastifyPluginAsync<QualityRoutesOptions> = async (ap
             ids: { type: 'array', minItems: 1, maxItems: MAX_REPLAY, items: { type: 'integer', minimum: 0 } },
             filter: { type: 'object', additionalProperties: false, properties: quarantineFilter },
             fix: fixSchema,
-            payload: { type: 'object', description: 'A corrected event replacing one entry (with exactly one id)' },
+            payload: {
+              type: 'object',
+              description: 'A corrected event replacing one entry (with exactly one id)',
+            },
           },
         },
       },
@@ -176,9 +199,15 @@ export const qualityRoutes: FastifyPluginAsync<QualityRoutesOptions> = async (ap
       if (!body.ids && !body.filter)
         throw new PulseError('PULSE_ERR_INVALID_PARAMETER', 'ids or filter is required', { field: 'ids' });
       if (body.fix && body.payload !== undefined)
-        throw new PulseError('PULSE_ERR_INVALID_PARAMETER', 'give fix or payload, not both', { field: 'payload' });
+        throw new PulseError('PULSE_ERR_INVALID_PARAMETER', 'give fix or payload, not both', {
+          field: 'payload',
+        });
       if (body.payload !== undefined && body.ids?.length !== 1)
-        throw new PulseError('PULSE_ERR_INVALID_PARAMETER', 'payload replaces exactly one entry: give one id', { field: 'ids' });
+        throw new PulseError(
+          'PULSE_ERR_INVALID_PARAMETER',
+          'payload replaces exactly one entry: give one id',
+          { field: 'ids' },
+        );
       if (body.fix) {
         try {
           checkFix(body.fix);
@@ -193,16 +222,24 @@ export const qualityRoutes: FastifyPluginAsync<QualityRoutesOptions> = async (ap
         MAX_REPLAY + 1,
       );
       if (entries.length > MAX_REPLAY)
-        throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `more than ${MAX_REPLAY} entries match: narrow the filter`, {
-          field: 'filter',
-        });
+        throw new PulseError(
+          'PULSE_ERR_INVALID_PARAMETER',
+          `more than ${MAX_REPLAY} entries match: narrow the filter`,
+          {
+            field: 'filter',
+          },
+        );
       if (body.ids) {
         const found = new Set(entries.map((entry) => entry.id));
         const missing = body.ids.filter((id) => !found.has(id));
         if (missing.length > 0)
-          throw new PulseError('PULSE_ERR_NOT_FOUND', `no open quarantine entry ${missing.slice(0, 10).join(', ')}`, {
-            field: 'ids',
-          });
+          throw new PulseError(
+            'PULSE_ERR_NOT_FOUND',
+            `no open quarantine entry ${missing.slice(0, 10).join(', ')}`,
+            {
+              field: 'ids',
+            },
+          );
       }
       return remediator.replay({
         entries,

@@ -24,7 +24,9 @@ describe('publish gate: a KPI is held while an error rule fails on its inputs', 
     // The live values follow a clock pinned inside the business day of the events.
     pulse = await startTestPulse({ now: () => new Date('2026-03-10T15:00:00Z') });
     pulse.quality.alerts.subscribe((event) => alerts.push(event));
-    pulse.live.subscribe((changed) => pushed.push(...changed.filter((v) => v.id === 'net_revenue' && v.by === null)));
+    pulse.live.subscribe((changed) =>
+      pushed.push(...changed.filter((v) => v.id === 'net_revenue' && v.by === null)),
+    );
   });
   after(async () => pulse?.dispose());
 
@@ -63,7 +65,9 @@ describe('publish gate: a KPI is held while an error rule fails on its inputs', 
       assert.deepEqual(answer.quality_hold?.rules, [{ rule: RULE, table: 'silver_fx_rates', failed: 1 }]);
     }
     // Conversion reads fact_order too (which reads the rates): held as well; CSAT does not.
-    const all = (await (await pulse.fetch(`${pulse.url}/v1/kpis?window=today`)).json()) as { kpis: (Answer & { id: string })[] };
+    const all = (await (await pulse.fetch(`${pulse.url}/v1/kpis?window=today`)).json()) as {
+      kpis: (Answer & { id: string })[];
+    };
     const byId = new Map(all.kpis.map((k) => [k.id, k.quality]));
     assert.equal(byId.get('conversion_rate'), 'held');
     assert.equal(byId.get('csat_index'), 'ok');
@@ -75,8 +79,13 @@ describe('publish gate: a KPI is held while an error rule fails on its inputs', 
     // An alert for the rule and one for the KPI, also stored.
     assert.ok(alerts.some((a) => a.kind === 'rule_failed' && a.rule === RULE && a.severity === 'error'));
     assert.ok(alerts.some((a) => a.kind === 'kpi_held' && a.kpi === 'net_revenue' && a.rule === RULE));
-    const stored = await pulse.sql(`SELECT kind FROM quality_events WHERE kpi_id = 'net_revenue' ORDER BY raised_at`);
-    assert.deepEqual(stored.map((r) => r.kind), ['kpi_held']);
+    const stored = await pulse.sql(
+      `SELECT kind FROM quality_events WHERE kpi_id = 'net_revenue' ORDER BY raised_at`,
+    );
+    assert.deepEqual(
+      stored.map((r) => r.kind),
+      ['kpi_held'],
+    );
   });
 
   it('releases the KPI when a corrected rate arrives, with the new number', async () => {
@@ -110,7 +119,9 @@ describe('quality switched off', () => {
       'application/cloudevents-batch+json',
     );
     await pulse.refresh();
-    const answer = (await (await pulse.fetch(`${pulse.url}/v1/kpis/net_revenue?window=today`)).json()) as Answer;
+    const answer = (await (
+      await pulse.fetch(`${pulse.url}/v1/kpis/net_revenue?window=today`)
+    ).json()) as Answer;
     assert.deepEqual([answer.value, answer.quality], ['0.00', 'ok']);
     const quality = (await (await pulse.fetch(`${pulse.url}/v1/quality`)).json()) as { enabled: boolean };
     assert.equal(quality.enabled, false);

@@ -78,7 +78,18 @@ describe('quality rules on crafted bad data', () => {
   it('loads more than 60 rules covering every kind', () => {
     assert.ok(rules.rules.length >= 60, `${rules.rules.length} rules`);
     const kinds = new Set(rules.rules.map((r) => r.kind));
-    for (const kind of ['not_null', 'not_empty', 'unique', 'range', 'accepted_values', 'pattern', 'fx_present', 'relationship', 'freshness', 'volume'])
+    for (const kind of [
+      'not_null',
+      'not_empty',
+      'unique',
+      'range',
+      'accepted_values',
+      'pattern',
+      'fx_present',
+      'relationship',
+      'freshness',
+      'volume',
+    ])
       assert.ok(kinds.has(kind as never), kind);
   });
 
@@ -89,7 +100,9 @@ describe('quality rules on crafted bad data', () => {
     assert.equal(orders.failed, 1);
     assert.deepEqual(orders.failing_sample, [{ order_id: 'Q-DUP' }]);
     // fact_order joins lines to headers by event: each of the two events brings its line 1.
-    assert.deepEqual(failing('fact_order.order_id.line_no.unique').failing_sample, [{ order_id: 'Q-DUP', line_no: 1 }]);
+    assert.deepEqual(failing('fact_order.order_id.line_no.unique').failing_sample, [
+      { order_id: 'Q-DUP', line_no: 1 },
+    ]);
   });
 
   it('FX presence: a line without a rate for its hour, and one without any rate', () => {
@@ -99,28 +112,47 @@ describe('quality rules on crafted bad data', () => {
       { order_id: 'QB', line_no: 1 },
       { order_id: 'QE', line_no: 1 },
     ]);
-    assert.deepEqual(failing('fact_order.net_eur.fx_rate_known').failing_sample, [{ order_id: 'QE', line_no: 1 }]);
+    assert.deepEqual(failing('fact_order.net_eur.fx_rate_known').failing_sample, [
+      { order_id: 'QE', line_no: 1 },
+    ]);
   });
 
   it('referential integrity and completeness: the unknown product', () => {
     assert.deepEqual(failing('fact_order.sku.relationship').failing_sample, [{ order_id: 'QC', line_no: 1 }]);
-    assert.deepEqual(failing('fact_order.category.not_null').failing_sample, [{ order_id: 'QC', line_no: 1 }]);
-    assert.deepEqual(failing('fact_shipment.promised_delivery_at.not_null').failing_sample, [{ shipment_id: 'S-1' }]);
+    assert.deepEqual(failing('fact_order.category.not_null').failing_sample, [
+      { order_id: 'QC', line_no: 1 },
+    ]);
+    assert.deepEqual(failing('fact_shipment.promised_delivery_at.not_null').failing_sample, [
+      { shipment_id: 'S-1' },
+    ]);
   });
 
   it('validity: a delivery promised before the order was placed', () => {
-    assert.deepEqual(failing('silver_orders.promised_delivery_at.range').failing_sample, [{ order_id: 'QF' }]);
+    assert.deepEqual(failing('silver_orders.promised_delivery_at.range').failing_sample, [
+      { order_id: 'QF' },
+    ]);
   });
 
   it('passes what is right', () => {
-    for (const id of ['fact_order.quantity.range', 'fact_order.currency.pattern', 'fact_order.status.accepted_values', 'silver_fx_rates.rate_to_eur.range'])
+    for (const id of [
+      'fact_order.quantity.range',
+      'fact_order.currency.pattern',
+      'fact_order.status.accepted_values',
+      'silver_fx_rates.rate_to_eur.range',
+    ])
       assert.equal(current.get(id)?.status, 'pass', id);
   });
 
   it('stores the scorecard per rule and day, with the pass rate', async () => {
     const response = await pulse.fetch(`${pulse.url}/v1/quality?rule=silver_orders.order_id.unique`);
     const body = (await response.json()) as {
-      scorecard: { rule: string; checked: number; failed: number; pass_rate: number; failing_sample: unknown[] }[];
+      scorecard: {
+        rule: string;
+        checked: number;
+        failed: number;
+        pass_rate: number;
+        failing_sample: unknown[];
+      }[];
     };
     assert.equal(body.scorecard.length, 1);
     const row = body.scorecard[0]!;
@@ -129,8 +161,34 @@ describe('quality rules on crafted bad data', () => {
     assert.equal(row.failed * 6, row.checked);
     assert.equal(row.pass_rate, 5 / 6);
     assert.deepEqual(row.failing_sample, [{ order_id: 'Q-DUP' }]);
-    const stored = await pulse.sql(`SELECT count(*)::INTEGER AS n FROM quality_scorecard WHERE rule_id = 'silver_orders.order_id.unique'`);
+    const stored = await pulse.sql(
+      `SELECT count(*)::INTEGER AS n FROM quality_scorecard WHERE rule_id = 'silver_orders.order_id.unique'`,
+    );
     assert.equal(stored[0]?.n, 1);
+  });
+
+  it('refuses bad scorecard filters naming the field', async () => {
+    const cases: [string, string][] = [
+      ['?colour=red', 'colour'],
+      ['?severity=fatal', 'severity'],
+      ['?day=monday', 'day'],
+      ['?table=no_such_table', 'table'],
+      ['?rule=no.such.rule', 'rule'],
+      ['?table=x&table=y', 'table'],
+    ];
+    for (const [query, field] of cases) {
+      const response = await pulse.fetch(`${pulse.url}/v1/quality${query}`);
+      assert.equal(response.status, 400, query);
+      const body = (await response.json()) as { error: { code: string; field: string } };
+      assert.equal(body.error.field, field, query);
+    }
+    const filtered = (await (
+      await pulse.fetch(`${pulse.url}/v1/quality?table=fact_order&severity=error`)
+    ).json()) as {
+      current: { table: string; severity: string }[];
+    };
+    assert.ok(filtered.current.length > 0);
+    assert.ok(filtered.current.every((c) => c.table === 'fact_order' && c.severity === 'error'));
   });
 
   it('freshness: warns after 15 minutes without an order, errors after 2 hours', async () => {
@@ -138,7 +196,10 @@ describe('quality rules on crafted bad data', () => {
     await later.runFull();
     assert.equal(verdict(later.states(), 'silver_orders.order.placed.late').status, 'fail');
     assert.equal(verdict(later.states(), 'silver_orders.order.placed.stale').status, 'pass');
-    assert.equal(verdict(later.states(), 'silver_shipments_delivered.shipment.delivered.late').status, 'pass');
+    assert.equal(
+      verdict(later.states(), 'silver_shipments_delivered.shipment.delivered.late').status,
+      'pass',
+    );
     // No session was ever received: nothing to judge.
     assert.equal(verdict(later.states(), 'silver_sessions.session.started.late').status, 'not_evaluated');
     const much = await runnerAt(new Date(Date.now() + 3 * 3_600_000));
@@ -191,7 +252,9 @@ describe('volume anomaly: robust z-score against the same hour of the previous w
     assert.equal(state.measure?.median, 11.5);
     assert.equal(state.measure?.mad, 1);
     assert.ok(Math.abs((state.measure?.z as number) - -6.40775) < 1e-9, String(state.measure?.z));
-    assert.deepEqual(state.sample, [{ hour: '2026-02-10T15:00:00.000Z', count: 2, median: 11.5, history: [10, 12, 11, 13] }]);
+    assert.deepEqual(state.sample, [
+      { hour: '2026-02-10T15:00:00.000Z', count: 2, median: 11.5, history: [10, 12, 11, 13] },
+    ]);
   });
 
   it('accepts a normal hour, counting only weeks after the first row as history', async () => {

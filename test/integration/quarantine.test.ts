@@ -37,7 +37,9 @@ describe('quarantine: filters, remediation and replay', () => {
   });
   after(async () => pulse?.dispose());
 
-  const list = async (query = ''): Promise<{ status: number; body: { entries: Entry[]; next_after: string | null } }> => {
+  const list = async (
+    query = '',
+  ): Promise<{ status: number; body: { entries: Entry[]; next_after: string | null } }> => {
     const response = await pulse.fetch(`${pulse.url}/v1/quarantine${query}`);
     return { status: response.status, body: (await response.json()) as never };
   };
@@ -50,7 +52,8 @@ describe('quarantine: filters, remediation and replay', () => {
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   };
   const netRevenue = async () =>
-    ((await (await pulse.fetch(`${pulse.url}/v1/kpis/net_revenue?${RANGE}`)).json()) as { value: string }).value;
+    ((await (await pulse.fetch(`${pulse.url}/v1/kpis/net_revenue?${RANGE}`)).json()) as { value: string })
+      .value;
 
   it('lists the quarantined events with their rule and field, personal data redacted', async () => {
     const all = await list();
@@ -71,9 +74,15 @@ describe('quarantine: filters, remediation and replay', () => {
 
   it('filters by field, rule, type and time, and pages by id', async () => {
     const byField = await list(`?field=${encodeURIComponent('data.currency')}`);
-    assert.deepEqual(byField.body.entries.map((e) => e.event_id), ['evt-R-CUR']);
+    assert.deepEqual(
+      byField.body.entries.map((e) => e.event_id),
+      ['evt-R-CUR'],
+    );
     const rule = byField.body.entries[0]?.rule as string;
-    assert.deepEqual((await list(`?rule=${rule}`)).body.entries.map((e) => e.event_id), ['evt-R-CUR']);
+    assert.deepEqual(
+      (await list(`?rule=${rule}`)).body.entries.map((e) => e.event_id),
+      ['evt-R-CUR'],
+    );
     assert.equal((await list('?type=order.placed')).body.entries.length, 3);
     assert.equal((await list('?type=session.started')).body.entries.length, 0);
     assert.equal((await list('?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z')).body.entries.length, 0);
@@ -81,7 +90,10 @@ describe('quarantine: filters, remediation and replay', () => {
     assert.equal(page1.body.entries.length, 2);
     assert.ok(page1.body.next_after);
     const page2 = await list(`?limit=2&after=${page1.body.next_after}`);
-    assert.deepEqual(page2.body.entries.map((e) => e.event_id), ['evt-R-CUR']);
+    assert.deepEqual(
+      page2.body.entries.map((e) => e.event_id),
+      ['evt-R-CUR'],
+    );
     assert.equal(page2.body.next_after, null);
   });
 
@@ -106,13 +118,19 @@ describe('quarantine: filters, remediation and replay', () => {
     const seller = await pulse.keyFor('seller:M-1' as never);
     const reader = await pulse.keyFor('read');
     for (const key of [seller, reader]) {
-      const response = await fetch(`${pulse.url}/v1/quarantine`, { headers: { authorization: `Bearer ${key}` } });
+      const response = await fetch(`${pulse.url}/v1/quarantine`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
       assert.equal(response.status, 403);
       assert.equal((await replay({ ids: [0] }, key)).status, 403);
     }
-    const sellerQuality = await fetch(`${pulse.url}/v1/quality`, { headers: { authorization: `Bearer ${seller}` } });
+    const sellerQuality = await fetch(`${pulse.url}/v1/quality`, {
+      headers: { authorization: `Bearer ${seller}` },
+    });
     assert.equal(sellerQuality.status, 403);
-    const readerQuality = await fetch(`${pulse.url}/v1/quality`, { headers: { authorization: `Bearer ${reader}` } });
+    const readerQuality = await fetch(`${pulse.url}/v1/quality`, {
+      headers: { authorization: `Bearer ${reader}` },
+    });
     assert.equal(readerQuality.status, 200);
   });
 
@@ -158,23 +176,36 @@ describe('quarantine: filters, remediation and replay', () => {
     const first = await replay({ ids: [zero[0]?.id], fix: { set: { 'data.lines[*].quantity': 3 } } });
     assert.equal(first.status, 200, JSON.stringify(first.body));
     assert.deepEqual([first.body.accepted, first.body.failed], [1, 0]);
-    const second = await replay({ ids: [zero[1]?.id], fix: { rename: { 'data.lines[0].quantity': 'data.lines[0].qty' }, set: { 'data.lines[0].quantity': 2 }, remove: ['data.lines[0].qty'] } });
+    const second = await replay({
+      ids: [zero[1]?.id],
+      fix: {
+        rename: { 'data.lines[0].quantity': 'data.lines[0].qty' },
+        set: { 'data.lines[0].quantity': 2 },
+        remove: ['data.lines[0].qty'],
+      },
+    });
     assert.equal(second.body.accepted, 1, JSON.stringify(second.body));
     await pulse.refresh();
     // 20.00 + (3 × 15 − 0 − 1) + (2 × 7 − 0 − 0) = 20 + 44 + 14 = 78.00
     assert.equal(await netRevenue(), '78.00');
     const remediated = (await list('?status=remediated')).body.entries;
-    assert.deepEqual(remediated.map((e) => [e.event_id, e.status]), [
-      ['evt-R-ZERO', 'remediated'],
-      ['evt-R-ZERO-2', 'remediated'],
-    ]);
+    assert.deepEqual(
+      remediated.map((e) => [e.event_id, e.status]),
+      [
+        ['evt-R-ZERO', 'remediated'],
+        ['evt-R-ZERO-2', 'remediated'],
+      ],
+    );
     assert.ok(remediated.every((e) => e.updated_by?.length));
     const stored = await pulse.sql(`SELECT count(*)::INTEGER AS n FROM quarantine`);
     assert.equal(stored[0]?.n, 3, 'nothing leaves the quarantine table');
     const audit = await pulse.sql(
       `SELECT key_id, outcome, fix FROM quarantine_remediations WHERE event_id = 'evt-R-ZERO' ORDER BY replayed_at`,
     );
-    assert.deepEqual(audit.map((r) => [r.outcome, JSON.parse(String(r.fix))]), [['accepted', { set: { 'data.lines[*].quantity': 3 } }]]);
+    assert.deepEqual(
+      audit.map((r) => [r.outcome, JSON.parse(String(r.fix))]),
+      [['accepted', { set: { 'data.lines[*].quantity': 3 } }]],
+    );
     assert.ok(String(audit[0]?.key_id).length > 0);
     // The customer token was kept as is, never tokenised twice.
     const tokens = await pulse.sql(`SELECT DISTINCT customer_token FROM silver_orders`);
