@@ -4,7 +4,7 @@
  * section of BENCHMARKS.md.
  *
  *   node dist/bench/run.js [--runs N] [--seconds S] [--concurrency C] [--markers M]
- *                          [--only ingest|freshness|freshness-sse|kpi-reads|peers|alerts]
+ *                          [--only ingest|freshness|freshness-sse|kpi-reads|peers|alerts|quality-pass]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { runFreshnessSseBenchmark } from './freshness-sse.js';
 import { runIngestBenchmark } from './ingest.js';
 import { runKpiReadsBenchmark } from './kpi-reads.js';
 import { runPeersBenchmark } from './peers.js';
+import { runQualityPassBenchmark } from './quality-pass.js';
 import { freezeBuild, releaseBuild, REPO_ROOT, stopAllPulseProcesses } from './pulse-process.js';
 import { othersCpuPercent } from './repeat.js';
 import { describeMachine, machineLine, renderSection, renderTable, writeBenchmarksFile } from './report.js';
@@ -39,6 +40,7 @@ const BENCHMARKS: Record<
   'kpi-reads': (flags, log) => runKpiReadsBenchmark({ runs: flags.runs, log }),
   peers: (flags, log) => runPeersBenchmark({ runs: flags.runs, log }),
   alerts: (flags, log) => runAlertsBenchmark({ runs: flags.runs, markers: flags.markers, log }),
+  'quality-pass': (flags, log) => runQualityPassBenchmark({ runs: flags.runs, log }),
   // Last: the 1M/min runs take most of the pass.
   'freshness-sse': (flags, log) =>
     runFreshnessSseBenchmark({ runs: flags.runs, markers: flags.markers, log }),
