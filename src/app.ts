@@ -164,6 +164,7 @@ export async function openPipeline(
         : new QualityRunner(warehouse.modeller, loadRules(new Set(models.map((m) => m.name))), gate, alerts, {
             timeZone,
             now: options.now,
+            scorecardConnection: await warehouse.connect(),
           }),
     gate,
     alerts,
@@ -330,6 +331,13 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
               watermark: loop.lastResult?.watermarkTo.toString() ?? null,
             },
         live: { computed_at: live.computedAt?.toISOString() ?? null },
+        // A failing rule pass is reported, not fatal: the KPIs stay served (held ones stay held).
+        quality: pipeline.quality.lastError
+          ? { status: 'failing', error: (pipeline.quality.lastError as Error).message }
+          : {
+              status: pipeline.quality.runner ? 'ok' : 'disabled',
+              held: [...pipeline.quality.gate.holds.keys()],
+            },
       },
     }),
   });

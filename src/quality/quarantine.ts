@@ -133,6 +133,8 @@ export class Remediator {
   readonly #validator: ContractValidator;
   readonly #tokeniser: Tokeniser;
   readonly #writer: BronzeWriter;
+  /** Replays run one at a time: each records its outcome in a transaction on this connection. */
+  #chain: Promise<unknown> = Promise.resolve();
 
   constructor(deps: {
     connection: DuckDBConnection;
@@ -150,9 +152,25 @@ export class Remediator {
     return this.#connection;
   }
 
-  async replay(request: ReplayRequest): Promise<ReplayResult> {
+  replay(request: ReplayRequest): Promise<ReplayResult> {
+    const next = this.#chain.then(() => this.#replay(request));
+    this.#chain = next.catch(() => undefined);
+    return next;
+  }
+
+  async #replay(input: ReplayRequest): Promise<ReplayResult> {
     const remediationId = randomUUID();
     const outcomes: ReplayOutcome[] = [];
+    // A concurrent replay may have settled some entries since they were listed: never replay twice.
+    const settled =
+      input.entries.length === 0
+        ? []
+        : await queryRows(
+            this.#connection,
+            `SELECT quarantine_id::VARCHAR AS id FROM quarantine_state WHERE status <> 'open' AND quarantine_id IN (${input.entries.map((e) => Math.trunc(e.id)).join(', ')})`,
+          );
+    const done = new Set(settled.map((row) => Number(row.id)));
+    const request = { ...input, entries: input.entries.filter((entry) => !done.has(entry.id)) };
     const staged: {
       entry: QuarantineEntry;
       id: string;

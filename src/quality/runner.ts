@@ -36,6 +36,8 @@ export interface QualityRunnerOptions {
   readonly sampleSize?: number;
   /** A full pass runs when the last one is older than this (default a day). */
   readonly fullEveryMs?: number;
+  /** Where the scorecard is written (default the rules' connection): API readers flush it too. */
+  readonly scorecardConnection?: DuckDBConnection;
 }
 
 /**
@@ -75,7 +77,7 @@ export class QualityRunner {
     this.#now = options.now ?? (() => new Date());
     this.#sampleSize = options.sampleSize ?? 10;
     this.#fullEveryMs = options.fullEveryMs ?? 86_400_000;
-    this.scorecard = new Scorecard(connection, options.timeZone);
+    this.scorecard = new Scorecard(options.scorecardConnection ?? connection, options.timeZone);
   }
 
   get rules(): readonly QualityRule[] {

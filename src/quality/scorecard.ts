@@ -30,6 +30,8 @@ export class Scorecard {
   readonly #day: Intl.DateTimeFormat;
   #pending = new Map<string, Tally>();
   #flushedAt = 0;
+  /** Flushes run one at a time: the refresh loop and API readers both flush. */
+  #chain: Promise<void> = Promise.resolve();
 
   constructor(connection: DuckDBConnection, timeZone: string) {
     this.#connection = connection;
@@ -78,7 +80,13 @@ export class Scorecard {
       await this.flush(now);
   }
 
-  async flush(now: Date = new Date()): Promise<void> {
+  flush(now: Date = new Date()): Promise<void> {
+    const next = this.#chain.then(() => this.#flush(now));
+    this.#chain = next.catch(() => undefined);
+    return next;
+  }
+
+  async #flush(now: Date): Promise<void> {
     this.#flushedAt = now.getTime();
     const tallies = [...this.#pending.values()];
     if (tallies.length === 0) return;
