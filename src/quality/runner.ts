@@ -1,7 +1,15 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { RunResult } from '../models/index.js';
 import { queryRows } from '../warehouse/index.js';
-import { compileCount, compileFailing, compileVolume, robustZ, ROW_KINDS, type Scope } from './compile.js';
+import {
+  compileCount,
+  compileFailing,
+  compileVolume,
+  failingPredicate,
+  robustZ,
+  ROW_KINDS,
+  type Scope,
+} from './compile.js';
 import type { QualityAlerts, QualityEvent } from './events.js';
 import type { PublishGate } from './gate.js';
 import type { QualityRule, RuleSet } from './rules.js';
@@ -41,8 +49,8 @@ export interface QualityRunnerOptions {
 }
 
 /**
- * Evaluates the quality rules: after each model run on the rows it wrote (a rule failing so far
- * is checked again on the whole table, so a fix is seen), and on every row once a day or on
+ * Evaluates the quality rules: after each model run on the rows it wrote (an error rule failing
+ * so far is checked again on the whole table, so a fix is seen), and on every row once a day or on
  * demand. Freshness reads the newest event time per type from bronze; volume compares the last
  * complete hour with the same hour of the weeks before. Verdicts feed the scorecard, the alerts
  * and the publish gate.
@@ -116,7 +124,10 @@ export class QualityRunner {
     return this.#pass(
       'incremental',
       (rule) => {
-        if (this.#states.get(rule.id)?.status === 'fail') return { mode: 'full' };
+        // A failing error rule holds KPIs: it is checked on its whole table until it passes, so a fix
+        // releases them. Warn rules only ever look at the new rows (a full pass looks at all).
+        if (rule.severity === 'error' && this.#states.get(rule.id)?.status === 'fail')
+          return { mode: 'full' };
         return written.get(rule.table);
       },
       run.watermarkTo,
@@ -159,8 +170,31 @@ export class QualityRunner {
   /** All row rules in one statement: one aggregate per table and scope, cross-joined into one row. */
   async #rowVerdicts(items: readonly { rule: QualityRule; scope: Scope }[], now: Date): Promise<RuleState[]> {
     if (items.length === 0) return [];
-    const parts = items.map((item, i) => `(${compileCount(item.rule, item.scope)}) q${i}`);
-    const columns = items.map((_, i) => `q${i}.checked AS c${i}, q${i}.failed AS f${i}`);
+    // Row rules of one table and scope share one scan: one aggregate with a FILTER per rule.
+    const groups = new Map<string, { table: string; scope: Scope; members: number[] }>();
+    const parts: string[] = [];
+    const columns: string[] = [];
+    items.forEach((item, i) => {
+      if (item.rule.kind === 'unique') {
+        parts.push(`(${compileCount(item.rule, item.scope)}) q${i}`);
+        columns.push(`q${i}.checked AS c${i}, q${i}.failed AS f${i}`);
+        return;
+      }
+      const key = `${item.rule.table}|${item.scope.mode === 'full' ? 'full' : item.scope.lo.toString()}`;
+      const group = groups.get(key) ?? { table: item.rule.table, scope: item.scope, members: [] };
+      group.members.push(i);
+      groups.set(key, group);
+    });
+    [...groups.values()].forEach((group, g) => {
+      const filters = group.members.map((i) => {
+        columns.push(`g${g}.checked AS c${i}, g${g}.f${i} AS f${i}`);
+        return `count(*) FILTER (WHERE ${failingPredicate((items[i] as { rule: QualityRule }).rule)}) AS f${i}`;
+      });
+      const where = group.scope.mode === 'full' ? 'TRUE' : `t._updated_seq > ${group.scope.lo.toString()}`;
+      parts.push(
+        `(SELECT count(*) AS checked, ${filters.join(', ')} FROM ${group.table} t WHERE ${where}) g${g}`,
+      );
+    });
     const [row] = await queryRows(this.#connection, `SELECT ${columns.join(', ')} FROM ${parts.join(', ')}`);
     const verdicts: RuleState[] = [];
     for (const [i, { rule, scope }] of items.entries()) {
