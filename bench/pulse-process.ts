@@ -166,8 +166,13 @@ export async function stopAllPulseProcesses(): Promise<void> {
   await Promise.all([...running].map((stop) => stop()));
 }
 
-/** Starts Pulse and resolves once `GET /readyz` answers 200; `extraConfig` is appended to its config file. */
-export async function startPulseProcess(options: { extraConfig?: string } = {}): Promise<PulseProcess> {
+/**
+ * Starts Pulse and resolves once `GET /readyz` answers 200; `extraConfig` is appended to its config
+ * file; quality rules run after each refresh unless `quality` is false (a benchmark comparing).
+ */
+export async function startPulseProcess(
+  options: { extraConfig?: string; quality?: boolean } = {},
+): Promise<PulseProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'pulse-bench-'));
   const port = await freePort();
   // Only our settings: a PULSE_* variable left in the shell must not change what is measured.
@@ -179,6 +184,7 @@ export async function startPulseProcess(options: { extraConfig?: string } = {}):
       (options.extraConfig ?? ''),
   );
   env.PULSE_LOG_LEVEL = 'warn';
+  env.PULSE_QUALITY_ENABLED = String(options.quality ?? true);
   const child = spawn(
     process.execPath,
     [pulseBin(), 'start', '--db', join(dir, 'bench.duckdb'), '--port', String(port)],

@@ -14,6 +14,16 @@ import { loadModels, ModelRunner, type RunResult } from './models/index.js';
 import { createMetrics, type PulseMetrics } from './observability/index.js';
 import { FreshnessTracker, RefreshLoop } from './orchestrator/index.js';
 import { createTokeniser } from './privacy/index.js';
+import {
+  ensureQualityTables,
+  kpiDependencies,
+  loadRules,
+  PublishGate,
+  QualityAlerts,
+  QualityRunner,
+  Remediator,
+  type QualityPass,
+} from './quality/index.js';
 import { demoStoredKey, generateKey, KeyRing, type Role, type StoredKey } from './security/index.js';
 import { buildApp } from './serve/index.js';
 import {
@@ -65,6 +75,19 @@ export interface PulseOptions {
   readonly files?: FilesSourceOptions;
   /** More parts to show in `/readyz` (e.g. the worker's NATS source); they do not change readiness. */
   readonly extraChecks?: () => Record<string, unknown>;
+  /** Quality rules after each refresh and the publish gate (default on). */
+  readonly qualityEnabled?: boolean;
+}
+
+/** The quality stage as wired: rules runner (absent when disabled), gate, alerts, remediation. */
+export interface QualityStage {
+  readonly runner: QualityRunner | undefined;
+  readonly gate: PublishGate;
+  readonly alerts: QualityAlerts;
+  readonly remediator: Remediator;
+  /** The latest pass, and the error of the latest pass that failed (the refresh goes on). */
+  lastPass: QualityPass | undefined;
+  lastError: unknown;
 }
 
 /** A running Pulse: one process, one DuckDB file, ingest + refresh loop + API. */
@@ -81,6 +104,7 @@ export interface RunningPulse {
   readonly engine: KpiEngine;
   readonly metrics: PulseMetrics;
   readonly alerting: Alerting;
+  readonly quality: QualityStage;
   /** Runs the models now; resolves when every event committed before the call is reflected. */
   refresh(): Promise<RunResult | undefined>;
   /** Rebuilds every model from scratch: the reference path. */
@@ -104,6 +128,7 @@ export interface Pipeline {
   readonly snapshot: KpiSnapshot;
   readonly live: LiveKpis;
   readonly metrics: PulseMetrics;
+  readonly quality: QualityStage;
   close(): Promise<void>;
 }
 
@@ -141,18 +166,53 @@ export async function openPipeline(
     count(meta.sourceKind, await ingestor.deliverBody(mediaType, text, maxEvents, meta));
   const timeZone = options.timeZone ?? 'Europe/Paris';
   const engine = new KpiEngine(warehouse.reader, catalogue, { timeZone, now: options.now });
-  const snapshot = new KpiSnapshot(engine);
+  await ensureQualityTables(warehouse.modeller);
+  const gate = new PublishGate(kpiDependencies(catalogue, models));
+  const alerts = new QualityAlerts(warehouse.modeller);
+  const quality: QualityStage = {
+    runner:
+      options.qualityEnabled === false
+        ? undefined
+        : new QualityRunner(warehouse.modeller, loadRules(new Set(models.map((m) => m.name))), gate, alerts, {
+            timeZone,
+            now: options.now,
+            scorecardConnection: await warehouse.connect(),
+          }),
+    gate,
+    alerts,
+    remediator: new Remediator({ connection: await warehouse.connect(), validator, tokeniser, writer }),
+    lastPass: undefined,
+    lastError: undefined,
+  };
+  const hold = (id: string) => gate.hold(id);
+  const snapshot = new KpiSnapshot(engine, { hold });
   // Live values are recomputed on three connections at once: most of a refresh's latency.
   const liveConnections = [warehouse.reader, await warehouse.connect(), await warehouse.connect()];
-  const live = new LiveKpis(liveConnections, catalogue, { timeZone, now: options.now });
+  const live = new LiveKpis(liveConnections, catalogue, { timeZone, now: options.now, hold });
   const freshness = new FreshnessTracker((seconds) => metrics.ingestToVisibleSeconds.observe(seconds));
   const loop = new RefreshLoop({
     run: async () => {
       const started = performance.now();
       const result = await runner.run();
       metrics.modelRunSeconds.observe({ status: result.status }, (performance.now() - started) / 1000);
+      const heldBefore = [...gate.holds.keys()].join();
+      if (quality.runner) {
+        try {
+          quality.lastPass = await quality.runner.afterRun(result);
+          quality.lastError = undefined;
+          metrics.qualityPassSeconds.observe(
+            { mode: quality.lastPass.mode },
+            quality.lastPass.durationMs / 1000,
+          );
+        } catch (error) {
+          // A broken rule must not stop the KPIs: the gate keeps its last state, the error is reported.
+          quality.lastError = error;
+          onRunError?.(error);
+        }
+      }
+      const holdsChanged = heldBefore !== [...gate.holds.keys()].join();
       const stale = !live.computedAt || Date.now() - live.computedAt.getTime() >= LIVE_MAX_AGE_MS;
-      if (result.status === 'success' || stale) {
+      if (result.status === 'success' || stale || holdsChanged) {
         snapshot.invalidate();
         const liveStarted = performance.now();
         const written = new Set(
@@ -186,11 +246,13 @@ export async function openPipeline(
     snapshot,
     live,
     metrics,
+    quality,
     async close() {
       if (closed) return;
       closed = true;
       await writer.drained();
       await loop.stop();
+      await quality.runner?.scorecard.flush().catch(() => undefined);
       await pool?.close();
       await warehouse.close();
     },
@@ -256,6 +318,17 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     maxBatchEvents: options.maxBatchEvents ?? 20_000,
     logLevel: options.logLevel ?? 'warn',
     version: PULSE_VERSION,
+    quality: {
+      runner: pipeline.quality.runner,
+      gate: pipeline.quality.gate,
+      remediator: pipeline.quality.remediator,
+      runFull: async () => {
+        pipeline.quality.runner?.requestFull();
+        await loop.refresh();
+        if (pipeline.quality.lastError) throw pipeline.quality.lastError;
+        return pipeline.quality.lastPass;
+      },
+    },
     health: async () => ({
       ready: loop.lastError === undefined && writer.lastFailure === undefined,
       checks: {
@@ -275,6 +348,13 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
             },
         live: { computed_at: live.computedAt?.toISOString() ?? null },
         ...options.extraChecks?.(),
+        // A failing rule pass is reported, not fatal: the KPIs stay served (held ones stay held).
+        quality: pipeline.quality.lastError
+          ? { status: 'failing', error: (pipeline.quality.lastError as Error).message }
+          : {
+              status: pipeline.quality.runner ? 'ok' : 'disabled',
+              held: [...pipeline.quality.gate.holds.keys()],
+            },
       },
     }),
   });
@@ -307,6 +387,7 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     engine: pipeline.engine,
     metrics,
     alerting,
+    quality: pipeline.quality,
     refresh: () => loop.refresh(),
     async rebuild() {
       await writer.drained();

@@ -7,6 +7,7 @@ import { INGEST_USAGE, runIngest } from './commands/ingest.js';
 import { LOAD_USAGE, runLoad } from './commands/load.js';
 import { RUN_USAGE, runModels } from './commands/run.js';
 import { SCORECARD_USAGE, runScorecard } from './commands/scorecard.js';
+import { QUALITY_USAGE, REMEDIATE_USAGE, runQuality, runRemediate } from './commands/quality.js';
 import { START_USAGE, runStart } from './commands/start.js';
 import { WORKER_USAGE, runWorker } from './commands/worker.js';
 
@@ -26,9 +27,12 @@ Commands:
   ${BACKFILL_USAGE.replaceAll('\n', '\n  ')}
   ${KEYS_USAGE.replaceAll('\n', '\n  ')}
   ${SCORECARD_USAGE.replaceAll('\n', '\n  ')}
+  ${QUALITY_USAGE.replaceAll('\n', '\n  ')}
+  ${REMEDIATE_USAGE.replaceAll('\n', '\n  ')}
 
 Configuration: pulse.config.yaml (or --config FILE), overridden by PULSE_TOKEN_KEY, PULSE_DB,
-PULSE_PORT, PULSE_HOST, PULSE_TIME_ZONE, PULSE_LOG_LEVEL, PULSE_NATS_SERVERS.`;
+PULSE_PORT, PULSE_HOST, PULSE_TIME_ZONE, PULSE_LOG_LEVEL, PULSE_NATS_SERVERS,
+PULSE_QUALITY_ENABLED.`;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   start: runStart,
@@ -41,6 +45,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   backfill: runBackfill,
   keys: runKeys,
   scorecard: runScorecard,
+  quality: runQuality,
+  remediate: runRemediate,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -26,6 +26,8 @@ export interface PulseConfig {
   readonly privacy: { readonly tokenKey: string };
   readonly business: { readonly timeZone: string };
   readonly refresh: { readonly debounceMs: number };
+  /** Quality rules after each refresh, and the publish gate that holds KPIs on failing error rules. */
+  readonly quality: { readonly enabled: boolean };
   readonly demo: {
     readonly enabled: boolean;
     readonly historyDays: number;
@@ -121,6 +123,11 @@ const fileSchema = {
       type: 'object',
       additionalProperties: false,
       properties: { debounce_ms: { type: 'integer', minimum: 0, maximum: 60000 } },
+    },
+    quality: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { enabled: { type: 'boolean' } },
     },
     demo: {
       type: 'object',
@@ -285,6 +292,9 @@ export function loadConfig(
         `sources.files.mappings.${i}.mapping: no mapping "${rule.mapping}"; known: ${known.join(', ')}`,
       );
   }
+  const qualityEnv = env.PULSE_QUALITY_ENABLED;
+  if (qualityEnv !== undefined && qualityEnv !== 'true' && qualityEnv !== 'false')
+    problems.push(`PULSE_QUALITY_ENABLED must be true or false, got "${qualityEnv}"`);
   const timeZone = env.PULSE_TIME_ZONE ?? file.business?.time_zone ?? 'Europe/Paris';
   if (!isValidTimeZone(timeZone))
     problems.push(`business.time_zone "${timeZone}" is not a known IANA time zone`);
@@ -320,6 +330,9 @@ export function loadConfig(
     privacy: { tokenKey: tokenKey ?? '' },
     business: { timeZone },
     refresh: { debounceMs: file.refresh?.debounce_ms ?? 20 },
+    quality: {
+      enabled: qualityEnv === undefined ? (file.quality?.enabled ?? true) : qualityEnv === 'true',
+    },
     demo: {
       enabled: demo,
       historyDays: file.demo?.history_days ?? 30,
@@ -352,6 +365,7 @@ interface ConfigFile {
   privacy?: { token_key?: string };
   business?: { time_zone?: string };
   refresh?: { debounce_ms?: number };
+  quality?: { enabled?: boolean };
   demo?: { history_days?: number; history_scale?: number; orders_per_day?: number; seed?: number };
   sources?: { files?: FilesConfigFile; nats?: NatsFile };
   gateway?: { subject_prefix?: string; publish_timeout_ms?: number };

@@ -8,6 +8,39 @@ export interface KpiPoint {
   readonly denominator: string | number | null;
 }
 
+/** Why a KPI is held: the failing error-severity quality rules on its inputs. */
+export interface QualityHold {
+  readonly since: string;
+  readonly rules: readonly { readonly rule: string; readonly table: string; readonly failed: number }[];
+}
+
+/** Tells the KPI side whether the publish gate holds a KPI (undefined: publish). */
+export type HoldLookup = (kpiId: string) => QualityHold | undefined;
+
+/**
+ * The answer of a held KPI: the last good numbers (or none, when there never was one), marked
+ * held with the rules holding it, instead of a number computed from data that failed a rule.
+ */
+export function heldAnswer(
+  lastGood: KpiAnswer | undefined,
+  current: KpiAnswer,
+  hold: QualityHold,
+): KpiAnswer {
+  if (lastGood) return { ...lastGood, quality: 'held', quality_hold: hold };
+  const { components: _components, revenue_share: _share, ...rest } = current;
+  return {
+    ...rest,
+    value: null,
+    numerator: null,
+    denominator: null,
+    ...(current.breakdown ? { breakdown: [] } : {}),
+    ...(current.series ? { series: [] } : {}),
+    as_of: null,
+    quality: 'held',
+    quality_hold: hold,
+  };
+}
+
 /** The answer of DESIGN.md §9. */
 export interface KpiAnswer {
   readonly id: string;
@@ -25,7 +58,9 @@ export interface KpiAnswer {
   readonly as_of: string | null;
   readonly lag_ms: number | null;
   readonly definition_version: number;
-  readonly quality: 'ok';
+  /** `held`: an error rule fails on the KPI's inputs; the numbers are the last good ones. */
+  readonly quality: 'ok' | 'held';
+  readonly quality_hold?: QualityHold;
   readonly definition: {
     readonly description: string;
     readonly owner: string;

@@ -4,8 +4,8 @@ export { compileMeasureQuery, compileSnapshotQuery, kpiInputs, SERIES_GRAINS } f
 export type { CompiledQuery, MeasureQuery, SeriesGrain } from './compile.js';
 export { KpiEngine } from './engine.js';
 export type { KpiRequest } from './engine.js';
-export { formatMoney } from './answer.js';
-export type { KpiAnswer, KpiPoint } from './answer.js';
+export { formatMoney, heldAnswer } from './answer.js';
+export type { HoldLookup, KpiAnswer, KpiPoint, QualityHold } from './answer.js';
 export { resolveNamedWindow, startOfBusinessDay, offsetMs, NAMED_WINDOWS } from './windows.js';
 export type { NamedWindow, TimeWindow } from './windows.js';
 export { KpiSnapshot } from './snapshot.js';

@@ -3,10 +3,12 @@ import { queryRows, type Row } from '../warehouse/index.js';
 import {
   baseAnswer,
   componentsOf,
+  heldAnswer,
   lagMs,
   pointOf,
   revenueShare,
   snapshotPointOf,
+  type HoldLookup,
   type KpiAnswer,
   type KpiPoint,
 } from './answer.js';
@@ -49,6 +51,9 @@ export class LiveKpis {
   readonly #timeZone: string;
   readonly #now: () => Date;
   readonly #listeners = new Set<LiveListener>();
+  readonly #hold: HoldLookup;
+  /** The KPIs held at the last recompute: a change of hold makes a KPI due. */
+  #held = new Set<string>();
   #values: ReadonlyMap<string, LiveValue> = new Map();
   #computedAt: Date | undefined;
   #fullAt: Date | undefined;
@@ -57,9 +62,10 @@ export class LiveKpis {
   constructor(
     connections: DuckDBConnection | readonly DuckDBConnection[],
     catalogue: Catalogue,
-    options: { timeZone: string; now?: () => Date },
+    options: { timeZone: string; now?: () => Date; hold?: HoldLookup },
   ) {
     this.#connections = Array.isArray(connections) ? connections : [connections as DuckDBConnection];
+    this.#hold = options.hold ?? (() => undefined);
     this.#catalogue = catalogue;
     this.#timeZone = options.timeZone;
     this.#now = options.now ?? (() => new Date());
@@ -105,8 +111,17 @@ export class LiveKpis {
     ) as unknown as LiveWindows;
     const previous = this.#values;
     const full = !changedModels || !this.#fullAt || now.getTime() - this.#fullAt.getTime() >= maxAgeMs;
+    const holds = new Map(
+      this.#catalogue.kpis.flatMap((kpi) => {
+        const hold = this.#hold(kpi.id);
+        return hold ? [[kpi.id, hold] as const] : [];
+      }),
+    );
     const due = this.#catalogue.kpis.filter(
-      (kpi) => full || kpiInputs(kpi).some((input) => changedModels?.has(input)),
+      (kpi) =>
+        full ||
+        holds.has(kpi.id) !== this.#held.has(kpi.id) ||
+        kpiInputs(kpi).some((input) => changedModels?.has(input)),
     );
     const next = new Map(
       full ? [] : [...previous].filter(([, value]) => !due.some((kpi) => kpi.id === value.id)),
@@ -118,10 +133,24 @@ export class LiveKpis {
         const values = kpi.snapshot
           ? await this.#snapshot(connection, kpi, windows, now)
           : await this.#additive(connection, kpi, windows, now);
-        for (const value of values) next.set(value.key, value);
+        const hold = holds.get(kpi.id);
+        for (const value of values) {
+          // Held: the last good numbers stay, marked with the rules holding them.
+          next.set(
+            value.key,
+            hold
+              ? {
+                  ...value,
+                  ...lastGoodOf(previous.get(value.key), value),
+                  answer: heldAnswer(previous.get(value.key)?.answer, value.answer, hold),
+                }
+              : value,
+          );
+        }
       }
     };
     await Promise.all(this.#connections.map(work));
+    this.#held = new Set(holds.keys());
     this.#values = next;
     this.#computedAt = now;
     if (full) this.#fullAt = now;
@@ -294,6 +323,10 @@ function byKey(a: KpiPoint, b: KpiPoint): number {
   return a.key < b.key ? -1 : 1;
 }
 
+function lastGoodOf(previous: LiveValue | undefined, current: LiveValue): Pick<LiveValue, 'newestIngestMs'> {
+  return { newestIngestMs: previous ? previous.newestIngestMs : current.newestIngestMs };
+}
+
 /** What makes a value different for a subscriber: the numbers and their as_of, not the moving clock. */
 function fingerprint(answer: KpiAnswer): string {
   return JSON.stringify([
@@ -304,5 +337,7 @@ function fingerprint(answer: KpiAnswer): string {
     answer.breakdown,
     answer.as_of,
     answer.revenue_share,
+    answer.quality,
+    answer.quality_hold?.rules,
   ]);
 }

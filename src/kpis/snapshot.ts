@@ -1,4 +1,4 @@
-import type { KpiAnswer } from './answer.js';
+import { heldAnswer, type HoldLookup, type KpiAnswer } from './answer.js';
 import type { KpiEngine, KpiRequest } from './engine.js';
 
 /**
@@ -9,11 +9,15 @@ import type { KpiEngine, KpiRequest } from './engine.js';
 export class KpiSnapshot {
   readonly #engine: KpiEngine;
   readonly #maxAgeMs: number;
+  readonly #hold: HoldLookup;
+  /** Per request: the answer last computed while its KPI was not held (bounded). */
+  readonly #lastGood = new Map<string, KpiAnswer>();
   #entries = new Map<string, { at: number; answer: Promise<KpiAnswer | KpiAnswer[]> }>();
 
-  constructor(engine: KpiEngine, options: { maxAgeMs?: number } = {}) {
+  constructor(engine: KpiEngine, options: { maxAgeMs?: number; hold?: HoldLookup } = {}) {
     this.#engine = engine;
     this.#maxAgeMs = options.maxAgeMs ?? 1_000;
+    this.#hold = options.hold ?? (() => undefined);
   }
 
   get engine(): KpiEngine {
@@ -24,14 +28,28 @@ export class KpiSnapshot {
     this.#entries = new Map();
   }
 
-  all(request: KpiRequest): Promise<KpiAnswer[]> {
-    return this.#cached(`*|${key(request)}`, () => this.#engine.computeAll(request)) as Promise<KpiAnswer[]>;
+  async all(request: KpiRequest): Promise<KpiAnswer[]> {
+    const answers = (await this.#cached(`*|${key(request)}`, () =>
+      this.#engine.computeAll(request),
+    )) as KpiAnswer[];
+    return answers.map((answer) => this.#gated(`${answer.id}|${key(request)}`, answer));
   }
 
-  one(id: string, request: KpiRequest): Promise<KpiAnswer> {
-    return this.#cached(`${id}|${key(request)}`, () =>
+  async one(id: string, request: KpiRequest): Promise<KpiAnswer> {
+    const answer = (await this.#cached(`${id}|${key(request)}`, () =>
       this.#engine.compute(id, request),
-    ) as Promise<KpiAnswer>;
+    )) as KpiAnswer;
+    return this.#gated(`${id}|${key(request)}`, answer);
+  }
+
+  /** The publish gate: a held KPI answers its last good value for the same request. */
+  #gated(cacheKey: string, answer: KpiAnswer): KpiAnswer {
+    const hold = this.#hold(answer.id);
+    if (hold) return heldAnswer(this.#lastGood.get(cacheKey), answer, hold);
+    this.#lastGood.delete(cacheKey);
+    this.#lastGood.set(cacheKey, answer);
+    if (this.#lastGood.size > 1_000) this.#lastGood.delete(this.#lastGood.keys().next().value as string);
+    return answer;
   }
 
   #cached(

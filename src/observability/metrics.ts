@@ -11,6 +11,7 @@ export interface PulseMetrics {
   readonly commitGroupEvents: Histogram;
   readonly ingestToVisibleSeconds: Histogram;
   readonly modelRunSeconds: Histogram<'status'>;
+  readonly qualityPassSeconds: Histogram<'mode'>;
   readonly liveRecomputeSeconds: Histogram;
   readonly ingestQueueEvents: Gauge;
   readonly subscribers: Gauge<'transport'>;
@@ -63,6 +64,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Pulse
       name: 'pulse_model_run_seconds',
       help: 'Duration of one run of the SQL models',
       labelNames: ['status'],
+      buckets: latency,
+      registers: [registry],
+    }),
+    qualityPassSeconds: new Histogram({
+      name: 'pulse_quality_pass_seconds',
+      help: 'Duration of one pass of the quality rules (incremental after a refresh, or full)',
+      labelNames: ['mode'],
       buckets: latency,
       registers: [registry],
     }),

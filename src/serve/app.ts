@@ -12,6 +12,7 @@ import { dashboardRoutes, DASHBOARD_CSP } from './dashboard-routes.js';
 import { keyRoutes, type KeyAdmin } from './key-routes.js';
 import { kpiDetailRoutes, type CommentStore } from './kpi-detail-routes.js';
 import { kpiRoutes } from './kpi-routes.js';
+import { qualityRoutes, type QualityRoutesOptions } from './quality-routes.js';
 import { streamRoutes } from './stream-routes.js';
 
 export interface ServeOptions {
@@ -36,6 +37,8 @@ export interface ServeOptions {
   readonly comments: CommentStore;
   /** Where the built dashboard is (default: dist/web). */
   readonly dashboardDir?: string;
+  /** The quality scorecards and the quarantine (absent: those routes are not served). */
+  readonly quality?: QualityRoutesOptions;
 }
 
 /** The Fastify app: ingest, KPIs, health and OpenAPI docs, each area a plugin. */
@@ -98,6 +101,7 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
     keyName: (keyId) => options.keys.ring.lookup(keyId)?.name,
   });
   await app.register(dashboardRoutes, { dir: options.dashboardDir });
+  if (options.quality) await app.register(qualityRoutes, options.quality);
   const kpiIds = options.snapshot.engine.catalogue.kpis.map((kpi) => kpi.id);
   await app.register(streamRoutes, {
     live: options.live,

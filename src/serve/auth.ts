@@ -24,6 +24,12 @@ const ACCESS: Readonly<Record<string, readonly Allowed[]>> = {
   'GET /v1/kpis/:id/comments': ['read'],
   'POST /v1/kpis/:id/comments': ['read'],
   'GET /v1/me': ['read', 'seller', 'ingest'],
+  // Scorecards name tables and rules, with tokenised sample keys: readers may see them; sellers
+  // may not (they would see other sellers' keys). Quarantine and remediation: admins only.
+  'GET /v1/quality': ['read'],
+  'POST /v1/quality/run': ['admin'],
+  'GET /v1/quarantine': ['admin'],
+  'POST /v1/quarantine/replay': ['admin'],
 };
 
 const PUBLIC = new Set(['/', '/healthz', '/readyz']);

@@ -40,12 +40,15 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
   }
   if (fastifyError.validation) {
     const first = fastifyError.validation[0];
-    const field = first?.instancePath
-      ? first.instancePath.slice(1).replaceAll('/', '.')
-      : String(first?.params?.missingProperty ?? '(request)');
+    const path = first?.instancePath ? first.instancePath.slice(1).replaceAll('/', '.') : '';
+    const named = first?.params?.missingProperty ?? first?.params?.additionalProperty;
+    const field =
+      named === undefined ? path || '(request)' : path ? `${path}.${String(named)}` : String(named);
     const pulse = new PulseError(
       'PULSE_ERR_INVALID_PARAMETER',
-      `${field} ${first?.message ?? 'is invalid'}`,
+      first?.keyword === 'additionalProperties'
+        ? `${field} is not a known parameter`
+        : `${field} ${first?.message ?? 'is invalid'}`,
       { field },
     );
     void reply.code(400).send(pulse.toJSON());

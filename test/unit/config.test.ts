@@ -26,6 +26,28 @@ describe('configuration', () => {
     );
     assert.equal(loadConfig({ demo: true }, {}).privacy.tokenKey, DEMO_TOKEN_KEY);
   });
+  it('switches the quality rules with quality.enabled or PULSE_QUALITY_ENABLED, refusing other values', () => {
+    const key = { PULSE_TOKEN_KEY: 'a-token-key-0123456789abc' };
+    assert.equal(loadConfig({}, key).quality.enabled, true);
+    const off = file('quality:\n  enabled: false\n');
+    assert.equal(loadConfig({ configFile: off }, key).quality.enabled, false);
+    assert.equal(
+      loadConfig({ configFile: off }, { ...key, PULSE_QUALITY_ENABLED: 'true' }).quality.enabled,
+      true,
+    );
+    assert.throws(
+      () => loadConfig({}, { ...key, PULSE_QUALITY_ENABLED: 'yes' }),
+      /PULSE_QUALITY_ENABLED must be true or false/,
+    );
+    assert.throws(
+      () => loadConfig({ configFile: file('quality:\n  enabled: 1\n') }, key),
+      /quality\.enabled must be boolean/,
+    );
+    assert.throws(
+      () => loadConfig({ configFile: file('quality:\n  rules: x\n') }, key),
+      /quality must NOT have additional properties "rules"/,
+    );
+  });
   it('layers defaults, file, environment and flags', () => {
     const path = file(
       'server:\n  port: 9000\n  host: 0.0.0.0\nprivacy:\n  token_key: from-the-file-0123456789\nbusiness:\n  time_zone: Asia/Dubai\n',

@@ -35,6 +35,7 @@ export async function runStart(argv: string[]): Promise<number> {
     bodyLimitBytes: config.server.bodyLimitBytes,
     maxBatchEvents: config.server.maxBatchEvents,
     refreshDebounceMs: config.refresh.debounceMs,
+    qualityEnabled: config.quality.enabled,
     memoryLimit: config.warehouse.memoryLimit,
     threads: config.warehouse.threads,
     logLevel: config.logLevel,
