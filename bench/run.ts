@@ -5,6 +5,7 @@
  *
  *   node dist/bench/run.js [--runs N] [--seconds S] [--concurrency C] [--markers M]
  *                          [--only ingest|freshness|freshness-sse|kpi-reads|peers|alerts|file-drops]
+ *                          [--only ingest|freshness|freshness-sse|kpi-reads|peers|lineage-emission]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { runFreshnessBenchmark } from './freshness.js';
 import { runFreshnessSseBenchmark } from './freshness-sse.js';
 import { runIngestBenchmark } from './ingest.js';
 import { runKpiReadsBenchmark } from './kpi-reads.js';
+import { runLineageEmissionBenchmark } from './lineage-emission.js';
 import { runPeersBenchmark } from './peers.js';
 import { freezeBuild, releaseBuild, REPO_ROOT, stopAllPulseProcesses } from './pulse-process.js';
 import { othersCpuPercent } from './repeat.js';
@@ -41,6 +43,7 @@ const BENCHMARKS: Record<
   peers: (flags, log) => runPeersBenchmark({ runs: flags.runs, log }),
   alerts: (flags, log) => runAlertsBenchmark({ runs: flags.runs, markers: flags.markers, log }),
   'file-drops': (flags, log) => runFileDropsBenchmark({ runs: flags.runs, log }),
+  'lineage-emission': (flags, log) => runLineageEmissionBenchmark({ runs: flags.runs, log }),
   // Last: the 1M/min runs take most of the pass.
   'freshness-sse': (flags, log) =>
     runFreshnessSseBenchmark({ runs: flags.runs, markers: flags.markers, log }),

@@ -12,7 +12,21 @@ import { createContractValidator } from './contracts/index.js';
 import { KpiEngine, KpiSnapshot, LiveKpis, loadCatalogue } from './kpis/index.js';
 import { loadModels, ModelRunner, type RunResult } from './models/index.js';
 import { createMetrics, type PulseMetrics } from './observability/index.js';
-import { FreshnessTracker, RefreshLoop } from './orchestrator/index.js';
+import { PulseError } from './errors.js';
+import {
+  OpenLineageEmitter,
+  projectLineage,
+  type LineageGraph,
+  type OpenLineageOptions,
+} from './lineage/index.js';
+import {
+  CadenceJobs,
+  FreshnessTracker,
+  RefreshLoop,
+  RunHistory,
+  SlaMonitor,
+  type CadenceJob,
+} from './orchestrator/index.js';
 import { createTokeniser } from './privacy/index.js';
 import { demoStoredKey, generateKey, KeyRing, type Role, type StoredKey } from './security/index.js';
 import { buildApp } from './serve/index.js';
@@ -61,6 +75,16 @@ export interface PulseOptions {
   readonly scorecards?: ScorecardsConfig;
   /** A drop folder to watch (`sources.files`): started once the API listens, stopped first on close. */
   readonly files?: FilesSourceOptions;
+  /** OpenLineage events of every model run: to a file and/or an endpoint (off when neither is set). */
+  readonly openLineage?: OpenLineageOptions;
+  /** Every commit must be visible within this many ms: a later refresh is an SLA breach. */
+  readonly refreshSlaMs?: number;
+  /** Waits before each retry of a failed refresh (default 200, 1000, 5000 ms). */
+  readonly retryBackoffMs?: readonly number[];
+  /** Refresh jobs on the KPIs' cadences, on top of the continuous loop. */
+  readonly jobs?: readonly CadenceJob[];
+  /** Where the pipeline logs what it does not throw (OpenLineage delivery, SLA bookkeeping). */
+  readonly log?: (message: string, error?: unknown) => void;
 }
 
 /** A running Pulse: one process, one DuckDB file, ingest + refresh loop + API. */
@@ -77,6 +101,13 @@ export interface RunningPulse {
   readonly engine: KpiEngine;
   readonly metrics: PulseMetrics;
   readonly alerting: Alerting;
+  readonly runner: ModelRunner;
+  /** The OpenLineage emitter, when emission is configured. */
+  readonly openLineage: OpenLineageEmitter | undefined;
+  readonly sla: SlaMonitor;
+  readonly jobs: CadenceJobs;
+  /** Runs a failed model run again over its watermark range (idempotent). */
+  retry(runId: string): Promise<RunResult>;
   /** Runs the models now; resolves when every event committed before the call is reflected. */
   refresh(): Promise<RunResult | undefined>;
   /** Rebuilds every model from scratch: the reference path. */
@@ -100,6 +131,15 @@ export interface Pipeline {
   readonly snapshot: KpiSnapshot;
   readonly live: LiveKpis;
   readonly metrics: PulseMetrics;
+  /** The lineage graph, derived from the SQL on first use. */
+  readonly lineage: () => Promise<LineageGraph>;
+  readonly runs: RunHistory;
+  readonly sla: SlaMonitor;
+  readonly jobs: CadenceJobs;
+  /** The OpenLineage emitter, when emission is configured. */
+  readonly openLineage: OpenLineageEmitter | undefined;
+  /** Runs a failed model run again over its watermark range (idempotent). */
+  retry(runId: string): Promise<RunResult>;
   close(): Promise<void>;
 }
 
@@ -123,6 +163,38 @@ export async function openPipeline(
   });
   const writer = await BronzeWriter.open(warehouse.writer, { maxQueuedEvents: options.maxQueuedEvents });
   const runner = new ModelRunner(warehouse.modeller, models);
+  const log =
+    options.log ??
+    ((message: string, error?: unknown) =>
+      process.stderr.write(
+        `pulse: ${message}${error ? `: ${error instanceof Error ? error.message : String(error)}` : ''}\n`,
+      ));
+  const lineage = projectLineage();
+  let openLineage: OpenLineageEmitter | undefined;
+  if (options.openLineage?.file || options.openLineage?.url) {
+    openLineage = new OpenLineageEmitter(options.openLineage, {
+      warehousePath: options.dbPath,
+      graph: await lineage(),
+      producer: `https://github.com/pulse-kpi/pulse/tree/v${PULSE_VERSION}`,
+      log,
+      failed: (transport) => metrics.openLineageFailures.inc({ transport }),
+    });
+    runner.observer = openLineage;
+  }
+  const sla = new SlaMonitor(warehouse.writer, (job) => metrics.slaBreaches.inc({ job }), log);
+  const knownKpis = new Set(catalogue.kpis.map((kpi) => kpi.id));
+  for (const job of options.jobs ?? []) {
+    const unknown = job.kpis.filter((id) => !knownKpis.has(id));
+    if (unknown.length > 0) {
+      throw new PulseError(
+        'PULSE_ERR_CONFIG',
+        `orchestrator.jobs.${job.name}.kpis: unknown KPI(s) ${unknown.join(', ')}`,
+        {
+          field: `orchestrator.jobs.${job.name}.kpis`,
+        },
+      );
+    }
+  }
   const workers = options.ingestWorkers ?? 1;
   const pool = workers > 0 ? new PreparePool({ tokenKey: options.tokenKey, workers }) : undefined;
   const ingestor = createIngestor({ validator, tokeniser, writer, pool });
@@ -143,9 +215,9 @@ export async function openPipeline(
   const live = new LiveKpis(liveConnections, catalogue, { timeZone, now: options.now });
   const freshness = new FreshnessTracker((seconds) => metrics.ingestToVisibleSeconds.observe(seconds));
   const loop = new RefreshLoop({
-    run: async () => {
+    run: async (trigger) => {
       const started = performance.now();
-      const result = await runner.run();
+      const result = await runner.run({ trigger });
       metrics.modelRunSeconds.observe({ status: result.status }, (performance.now() - started) / 1000);
       const stale = !live.computedAt || Date.now() - live.computedAt.getTime() >= LIVE_MAX_AGE_MS;
       if (result.status === 'success' || stale) {
@@ -163,7 +235,12 @@ export async function openPipeline(
     drained: () => writer.drained(),
     debounceMs: options.refreshDebounceMs ?? 20,
     onError: onRunError,
+    retryBackoffMs: options.retryBackoffMs ?? [200, 1000, 5000],
+    slaMs: options.refreshSlaMs,
+    onSlaBreach: (actualMs, result) =>
+      sla.check('refresh', options.refreshSlaMs, actualMs, result.runId, `watermark ${result.watermarkTo}`),
   });
+  const jobs = new CadenceJobs((trigger) => loop.refresh(trigger), sla, log);
   writer.onCommit((info) => {
     metrics.commitSeconds.observe(info.durationMs / 1000);
     metrics.commitGroupEvents.observe(info.events);
@@ -182,11 +259,20 @@ export async function openPipeline(
     snapshot,
     live,
     metrics,
+    lineage,
+    runs: new RunHistory(warehouse.reader),
+    sla,
+    jobs,
+    openLineage,
+    retry: (runId) => loop.exclusive(() => runner.retry(runId)),
     async close() {
       if (closed) return;
       closed = true;
+      jobs.stop();
       await writer.drained();
       await loop.stop();
+      await openLineage?.flush();
+      await sla.flush();
       await pool?.close();
       await warehouse.close();
     },
@@ -248,6 +334,8 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     maxBatchEvents: options.maxBatchEvents ?? 20_000,
     logLevel: options.logLevel ?? 'warn',
     version: PULSE_VERSION,
+    lineage: pipeline.lineage,
+    runs: pipeline.runs,
     health: async () => ({
       ready: loop.lastError === undefined && writer.lastFailure === undefined,
       checks: {
@@ -270,6 +358,7 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     }),
   });
   served.app = app;
+  pipeline.jobs.start(options.jobs ?? []);
   // Named windows move with the clock even when no event arrives.
   const tick = setInterval(() => loop.request(), LIVE_MAX_AGE_MS);
   const address = await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' });
@@ -298,6 +387,11 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     engine: pipeline.engine,
     metrics,
     alerting,
+    runner,
+    openLineage: pipeline.openLineage,
+    sla: pipeline.sla,
+    jobs: pipeline.jobs,
+    retry: (runId) => pipeline.retry(runId),
     refresh: () => loop.refresh(),
     async rebuild() {
       await writer.drained();

@@ -4,6 +4,8 @@ import { runGenerate } from './commands/generate.js';
 import { KEYS_USAGE, runKeys } from './commands/keys.js';
 import { INGEST_USAGE, runIngest } from './commands/ingest.js';
 import { LOAD_USAGE, runLoad } from './commands/load.js';
+import { LINEAGE_USAGE, runLineage } from './commands/lineage.js';
+import { RETRY_USAGE, runRetry } from './commands/retry.js';
 import { RUN_USAGE, runModels } from './commands/run.js';
 import { SCORECARD_USAGE, runScorecard } from './commands/scorecard.js';
 import { START_USAGE, runStart } from './commands/start.js';
@@ -22,6 +24,8 @@ Commands:
   ${BACKFILL_USAGE.replaceAll('\n', '\n  ')}
   ${KEYS_USAGE.replaceAll('\n', '\n  ')}
   ${SCORECARD_USAGE.replaceAll('\n', '\n  ')}
+  ${LINEAGE_USAGE.replaceAll('\n', '\n  ')}
+  ${RETRY_USAGE.replaceAll('\n', '\n  ')}
 
 Configuration: pulse.config.yaml (or --config FILE), overridden by PULSE_TOKEN_KEY, PULSE_DB,
 PULSE_PORT, PULSE_HOST, PULSE_TIME_ZONE, PULSE_LOG_LEVEL.`;
@@ -35,6 +39,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   backfill: runBackfill,
   keys: runKeys,
   scorecard: runScorecard,
+  lineage: runLineage,
+  retry: runRetry,
 };
 
 export async function main(argv: string[]): Promise<number> {

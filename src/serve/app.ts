@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Alerting } from '../alerts/index.js';
 import type { KpiSnapshot, LiveKpis } from '../kpis/index.js';
+import type { LineageGraph } from '../lineage/index.js';
 import type { PulseMetrics } from '../observability/index.js';
 import { eventsRoute, type DeliverBody } from '../sources/index.js';
 import { alertRoutes } from './alert-routes.js';
@@ -10,6 +11,8 @@ import { authPlugin } from './auth.js';
 import { handleError } from './errors.js';
 import { keyRoutes, type KeyAdmin } from './key-routes.js';
 import { kpiRoutes } from './kpi-routes.js';
+import { lineageRoutes } from './lineage-routes.js';
+import { runRoutes, type RunHistory } from './run-routes.js';
 import { streamRoutes } from './stream-routes.js';
 
 export interface ServeOptions {
@@ -30,6 +33,10 @@ export interface ServeOptions {
   readonly version: string;
   /** Alert states, history and scorecards (absent in a process that serves no alerts). */
   readonly alerting?: Alerting;
+  /** The lineage graph (derived from the SQL on first use). */
+  readonly lineage: () => Promise<LineageGraph>;
+  /** The model runs recorded in the warehouse. */
+  readonly runs: RunHistory;
 }
 
 /** The Fastify app: ingest, KPIs, health and OpenAPI docs, each area a plugin. */
@@ -91,6 +98,8 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
     kpiIds,
     metrics: options.metrics,
   });
+  await app.register(lineageRoutes, { lineage: options.lineage });
+  await app.register(runRoutes, { runs: options.runs });
   app.get(
     '/metrics',
     { schema: { summary: 'Prometheus metrics', tags: ['health'] } },

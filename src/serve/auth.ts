@@ -18,6 +18,9 @@ const ACCESS: Readonly<Record<string, readonly Allowed[]>> = {
   'GET /metrics': ['read'],
   'GET /v1/alerts': ['read'],
   // POST /v1/scorecards stays admin-only: it writes files and reads every region.
+  'GET /v1/lineage': ['read'],
+  'GET /v1/runs': ['read'],
+  'GET /v1/runs/:id': ['read'],
 };
 
 const PUBLIC = new Set(['/', '/healthz', '/readyz']);

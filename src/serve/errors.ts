@@ -41,7 +41,7 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
     const first = fastifyError.validation[0];
     const field = first?.instancePath
       ? first.instancePath.slice(1).replaceAll('/', '.')
-      : String(first?.params?.missingProperty ?? '(request)');
+      : String(first?.params?.missingProperty ?? first?.params?.additionalProperty ?? '(request)');
     const pulse = new PulseError(
       'PULSE_ERR_INVALID_PARAMETER',
       `${field} ${first?.message ?? 'is invalid'}`,
