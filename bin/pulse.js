@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 // The `pulse` command: runs the compiled CLI (built by `npm install` through the prepare script).
-/* global URL, console, process */
 import { existsSync } from 'node:fs';
 
 const entry = new URL('../dist/src/cli/main.js', import.meta.url);
