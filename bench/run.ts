@@ -4,7 +4,7 @@
  * section of BENCHMARKS.md.
  *
  *   node dist/bench/run.js [--runs N] [--seconds S] [--concurrency C] [--markers M]
- *                          [--only ingest|freshness|freshness-sse|kpi-reads|peers|alerts|file-drops|nats|dashboard|quality-pass]
+ *                          [--only ingest|freshness|freshness-sse|kpi-reads|peers|alerts|file-drops|nats|dashboard|quality-pass|lineage-emission]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -18,6 +18,7 @@ import { runFreshnessSseBenchmark } from './freshness-sse.js';
 import { runIngestBenchmark } from './ingest.js';
 import { runKpiReadsBenchmark } from './kpi-reads.js';
 import { runNatsBenchmark } from './nats.js';
+import { runLineageEmissionBenchmark } from './lineage-emission.js';
 import { runPeersBenchmark } from './peers.js';
 import { runQualityPassBenchmark } from './quality-pass.js';
 import { freezeBuild, releaseBuild, REPO_ROOT, stopAllPulseProcesses } from './pulse-process.js';
@@ -47,6 +48,7 @@ const BENCHMARKS: Record<
   nats: (flags, log) => runNatsBenchmark({ runs: flags.runs, concurrency: flags.concurrency, log }),
   dashboard: (flags, log) => runDashboardBenchmark({ runs: flags.runs, markers: flags.markers, log }),
   'quality-pass': (flags, log) => runQualityPassBenchmark({ runs: flags.runs, log }),
+  'lineage-emission': (flags, log) => runLineageEmissionBenchmark({ runs: flags.runs, log }),
   // Last: the 1M/min runs take most of the pass.
   'freshness-sse': (flags, log) =>
     runFreshnessSseBenchmark({ runs: flags.runs, markers: flags.markers, log }),

@@ -12,7 +12,21 @@ import { createContractValidator } from './contracts/index.js';
 import { KpiEngine, KpiSnapshot, LiveKpis, loadCatalogue } from './kpis/index.js';
 import { loadModels, ModelRunner, type RunResult } from './models/index.js';
 import { createMetrics, type PulseMetrics } from './observability/index.js';
-import { FreshnessTracker, RefreshLoop } from './orchestrator/index.js';
+import { PulseError } from './errors.js';
+import {
+  OpenLineageEmitter,
+  projectLineage,
+  type LineageGraph,
+  type OpenLineageOptions,
+} from './lineage/index.js';
+import {
+  CadenceJobs,
+  FreshnessTracker,
+  RefreshLoop,
+  RunHistory,
+  SlaMonitor,
+  type CadenceJob,
+} from './orchestrator/index.js';
 import { createTokeniser } from './privacy/index.js';
 import {
   ensureQualityTables,
@@ -77,6 +91,16 @@ export interface PulseOptions {
   readonly extraChecks?: () => Record<string, unknown>;
   /** Quality rules after each refresh and the publish gate (default on). */
   readonly qualityEnabled?: boolean;
+  /** OpenLineage events of every model run: to a file and/or an endpoint (off when neither is set). */
+  readonly openLineage?: OpenLineageOptions;
+  /** Every commit must be visible within this many ms: a later refresh is an SLA breach. */
+  readonly refreshSlaMs?: number;
+  /** Waits before each retry of a failed refresh (default 200, 1000, 5000 ms). */
+  readonly retryBackoffMs?: readonly number[];
+  /** Refresh jobs on the KPIs' cadences, on top of the continuous loop. */
+  readonly jobs?: readonly CadenceJob[];
+  /** Where the pipeline logs what it does not throw (OpenLineage delivery, SLA bookkeeping). */
+  readonly log?: (message: string, error?: unknown) => void;
 }
 
 /** The quality stage as wired: rules runner (absent when disabled), gate, alerts, remediation. */
@@ -105,6 +129,13 @@ export interface RunningPulse {
   readonly metrics: PulseMetrics;
   readonly alerting: Alerting;
   readonly quality: QualityStage;
+  readonly runner: ModelRunner;
+  /** The OpenLineage emitter, when emission is configured. */
+  readonly openLineage: OpenLineageEmitter | undefined;
+  readonly sla: SlaMonitor;
+  readonly jobs: CadenceJobs;
+  /** Runs a failed model run again over its watermark range (idempotent). */
+  retry(runId: string): Promise<RunResult>;
   /** Runs the models now; resolves when every event committed before the call is reflected. */
   refresh(): Promise<RunResult | undefined>;
   /** Rebuilds every model from scratch: the reference path. */
@@ -129,6 +160,15 @@ export interface Pipeline {
   readonly live: LiveKpis;
   readonly metrics: PulseMetrics;
   readonly quality: QualityStage;
+  /** The lineage graph, derived from the SQL on first use. */
+  readonly lineage: () => Promise<LineageGraph>;
+  readonly runs: RunHistory;
+  readonly sla: SlaMonitor;
+  readonly jobs: CadenceJobs;
+  /** The OpenLineage emitter, when emission is configured. */
+  readonly openLineage: OpenLineageEmitter | undefined;
+  /** Runs a failed model run again over its watermark range (idempotent). */
+  retry(runId: string): Promise<RunResult>;
   close(): Promise<void>;
 }
 
@@ -152,6 +192,38 @@ export async function openPipeline(
   });
   const writer = await BronzeWriter.open(warehouse.writer, { maxQueuedEvents: options.maxQueuedEvents });
   const runner = new ModelRunner(warehouse.modeller, models);
+  const log =
+    options.log ??
+    ((message: string, error?: unknown) =>
+      process.stderr.write(
+        `pulse: ${message}${error ? `: ${error instanceof Error ? error.message : String(error)}` : ''}\n`,
+      ));
+  const lineage = projectLineage();
+  let openLineage: OpenLineageEmitter | undefined;
+  if (options.openLineage?.file || options.openLineage?.url) {
+    openLineage = new OpenLineageEmitter(options.openLineage, {
+      warehousePath: options.dbPath,
+      graph: await lineage(),
+      producer: `https://github.com/pulse-kpi/pulse/tree/v${PULSE_VERSION}`,
+      log,
+      failed: (transport) => metrics.openLineageFailures.inc({ transport }),
+    });
+    runner.observer = openLineage;
+  }
+  const sla = new SlaMonitor(warehouse.writer, (job) => metrics.slaBreaches.inc({ job }), log);
+  const knownKpis = new Set(catalogue.kpis.map((kpi) => kpi.id));
+  for (const job of options.jobs ?? []) {
+    const unknown = job.kpis.filter((id) => !knownKpis.has(id));
+    if (unknown.length > 0) {
+      throw new PulseError(
+        'PULSE_ERR_CONFIG',
+        `orchestrator.jobs.${job.name}.kpis: unknown KPI(s) ${unknown.join(', ')}`,
+        {
+          field: `orchestrator.jobs.${job.name}.kpis`,
+        },
+      );
+    }
+  }
   const workers = options.ingestWorkers ?? 1;
   const pool = workers > 0 ? new PreparePool({ tokenKey: options.tokenKey, workers }) : undefined;
   const ingestor = createIngestor({ validator, tokeniser, writer, pool });
@@ -191,9 +263,9 @@ export async function openPipeline(
   const live = new LiveKpis(liveConnections, catalogue, { timeZone, now: options.now, hold });
   const freshness = new FreshnessTracker((seconds) => metrics.ingestToVisibleSeconds.observe(seconds));
   const loop = new RefreshLoop({
-    run: async () => {
+    run: async (trigger) => {
       const started = performance.now();
-      const result = await runner.run();
+      const result = await runner.run({ trigger });
       metrics.modelRunSeconds.observe({ status: result.status }, (performance.now() - started) / 1000);
       const heldBefore = [...gate.holds.keys()].join();
       if (quality.runner) {
@@ -227,7 +299,12 @@ export async function openPipeline(
     drained: () => writer.drained(),
     debounceMs: options.refreshDebounceMs ?? 20,
     onError: onRunError,
+    retryBackoffMs: options.retryBackoffMs ?? [200, 1000, 5000],
+    slaMs: options.refreshSlaMs,
+    onSlaBreach: (actualMs, result) =>
+      sla.check('refresh', options.refreshSlaMs, actualMs, result.runId, `watermark ${result.watermarkTo}`),
   });
+  const jobs = new CadenceJobs((trigger) => loop.refresh(trigger), sla, log);
   writer.onCommit((info) => {
     metrics.commitSeconds.observe(info.durationMs / 1000);
     metrics.commitGroupEvents.observe(info.events);
@@ -247,12 +324,21 @@ export async function openPipeline(
     live,
     metrics,
     quality,
+    lineage,
+    runs: new RunHistory(warehouse.reader),
+    sla,
+    jobs,
+    openLineage,
+    retry: (runId) => loop.exclusive(() => runner.retry(runId)),
     async close() {
       if (closed) return;
       closed = true;
+      jobs.stop();
       await writer.drained();
       await loop.stop();
       await quality.runner?.scorecard.flush().catch(() => undefined);
+      await openLineage?.flush();
+      await sla.flush();
       await pool?.close();
       await warehouse.close();
     },
@@ -329,6 +415,8 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
         return pipeline.quality.lastPass;
       },
     },
+    lineage: pipeline.lineage,
+    runs: pipeline.runs,
     health: async () => ({
       ready: loop.lastError === undefined && writer.lastFailure === undefined,
       checks: {
@@ -359,6 +447,7 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     }),
   });
   served.app = app;
+  pipeline.jobs.start(options.jobs ?? []);
   // Named windows move with the clock even when no event arrives.
   const tick = setInterval(() => loop.request(), LIVE_MAX_AGE_MS);
   const address = await app.listen({ port: options.port ?? 8080, host: options.host ?? '127.0.0.1' });
@@ -388,6 +477,11 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     metrics,
     alerting,
     quality: pipeline.quality,
+    runner,
+    openLineage: pipeline.openLineage,
+    sla: pipeline.sla,
+    jobs: pipeline.jobs,
+    retry: (runId) => pipeline.retry(runId),
     refresh: () => loop.refresh(),
     async rebuild() {
       await writer.drained();

@@ -5,6 +5,8 @@ import { runGenerate } from './commands/generate.js';
 import { KEYS_USAGE, runKeys } from './commands/keys.js';
 import { INGEST_USAGE, runIngest } from './commands/ingest.js';
 import { LOAD_USAGE, runLoad } from './commands/load.js';
+import { LINEAGE_USAGE, runLineage } from './commands/lineage.js';
+import { RETRY_USAGE, runRetry } from './commands/retry.js';
 import { RUN_USAGE, runModels } from './commands/run.js';
 import { SCORECARD_USAGE, runScorecard } from './commands/scorecard.js';
 import { QUALITY_USAGE, REMEDIATE_USAGE, runQuality, runRemediate } from './commands/quality.js';
@@ -29,6 +31,8 @@ Commands:
   ${SCORECARD_USAGE.replaceAll('\n', '\n  ')}
   ${QUALITY_USAGE.replaceAll('\n', '\n  ')}
   ${REMEDIATE_USAGE.replaceAll('\n', '\n  ')}
+  ${LINEAGE_USAGE.replaceAll('\n', '\n  ')}
+  ${RETRY_USAGE.replaceAll('\n', '\n  ')}
 
 Configuration: pulse.config.yaml (or --config FILE), overridden by PULSE_TOKEN_KEY, PULSE_DB,
 PULSE_PORT, PULSE_HOST, PULSE_TIME_ZONE, PULSE_LOG_LEVEL, PULSE_NATS_SERVERS,
@@ -47,6 +51,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   scorecard: runScorecard,
   quality: runQuality,
   remediate: runRemediate,
+  lineage: runLineage,
+  retry: runRetry,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -46,6 +46,24 @@ export interface PulseConfig {
   readonly apiKeys: readonly StoredKey[];
   readonly alerts: AlertsConfig;
   readonly scorecards: ScorecardsConfig;
+  /** OpenLineage emission (off unless a file or URL is given). */
+  readonly lineage: {
+    readonly file: string | undefined;
+    readonly url: string | undefined;
+    readonly namespace: string;
+  };
+  readonly orchestrator: {
+    /** Every commit must be visible within this many ms (undefined: no SLA). */
+    readonly refreshSlaMs: number | undefined;
+    /** Waits before each retry of a failed refresh. */
+    readonly retryBackoffMs: readonly number[];
+    readonly jobs: readonly {
+      name: string;
+      kpis: readonly string[];
+      everyMs: number;
+      slaMs: number | undefined;
+    }[];
+  };
 }
 
 /** `sources.files`: a drop folder read by `pulse start`, and the mapping rules `pulse load` uses too. */
@@ -204,6 +222,42 @@ const fileSchema = {
         publish_timeout_ms: { type: 'integer', minimum: 100, maximum: 120000 },
       },
     },
+    lineage: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        openlineage_file: { type: 'string', minLength: 1, maxLength: 4096 },
+        openlineage_url: { type: 'string', pattern: '^https?://[^\\s]{1,2000}$' },
+        namespace: { type: 'string', pattern: '^[A-Za-z0-9_.:/-]{1,128}$' },
+      },
+    },
+    orchestrator: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        refresh_sla_ms: { type: 'integer', minimum: 1, maximum: 86400000 },
+        retry_backoff_ms: {
+          type: 'array',
+          maxItems: 10,
+          items: { type: 'integer', minimum: 0, maximum: 600000 },
+        },
+        jobs: {
+          type: 'array',
+          maxItems: 100,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'every'],
+            properties: {
+              name: { type: 'string', pattern: '^[a-z0-9_-]{1,64}$' },
+              kpis: { type: 'array', maxItems: 100, items: { type: 'string', pattern: '^[a-z0-9_]{1,64}$' } },
+              every: { type: 'string', pattern: '^PT(\\d+H)?(\\d+M)?(\\d+S)?$' },
+              sla_ms: { type: 'integer', minimum: 1, maximum: 86400000 },
+            },
+          },
+        },
+      },
+    },
     log_level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     // Checked in detail by the alerts module, which names each field.
     alerts: { type: 'object' },
@@ -295,6 +349,11 @@ export function loadConfig(
   const qualityEnv = env.PULSE_QUALITY_ENABLED;
   if (qualityEnv !== undefined && qualityEnv !== 'true' && qualityEnv !== 'false')
     problems.push(`PULSE_QUALITY_ENABLED must be true or false, got "${qualityEnv}"`);
+  for (const job of file.orchestrator?.jobs ?? []) {
+    if (job.every === 'PT' || durationMs(job.every) < 1000) {
+      problems.push(`orchestrator.jobs.${job.name}.every must be at least PT1S, got "${job.every}"`);
+    }
+  }
   const timeZone = env.PULSE_TIME_ZONE ?? file.business?.time_zone ?? 'Europe/Paris';
   if (!isValidTimeZone(timeZone))
     problems.push(`business.time_zone "${timeZone}" is not a known IANA time zone`);
@@ -356,7 +415,29 @@ export function loadConfig(
     })),
     alerts,
     scorecards,
+    lineage: {
+      file: env.PULSE_OPENLINEAGE_FILE ?? file.lineage?.openlineage_file,
+      url: env.PULSE_OPENLINEAGE_URL ?? file.lineage?.openlineage_url,
+      namespace: file.lineage?.namespace ?? 'pulse',
+    },
+    orchestrator: {
+      refreshSlaMs: file.orchestrator?.refresh_sla_ms,
+      retryBackoffMs: file.orchestrator?.retry_backoff_ms ?? [200, 1000, 5000],
+      jobs: (file.orchestrator?.jobs ?? []).map((job) => ({
+        name: job.name,
+        kpis: job.kpis ?? [],
+        everyMs: durationMs(job.every),
+        slaMs: job.sla_ms,
+      })),
+    },
   };
+}
+
+/** `PT2M`, `PT1H30M`, `PT45S` → ms (the schema has checked the shape). */
+function durationMs(iso: string): number {
+  const match = /^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$/.exec(iso);
+  const [hours, minutes, seconds] = [match?.[1], match?.[2], match?.[3]].map((part) => Number(part ?? 0));
+  return ((hours ?? 0) * 3600 + (minutes ?? 0) * 60 + (seconds ?? 0)) * 1000;
 }
 
 interface ConfigFile {
@@ -370,6 +451,12 @@ interface ConfigFile {
   sources?: { files?: FilesConfigFile; nats?: NatsFile };
   gateway?: { subject_prefix?: string; publish_timeout_ms?: number };
   log_level?: string;
+  lineage?: { openlineage_file?: string; openlineage_url?: string; namespace?: string };
+  orchestrator?: {
+    refresh_sla_ms?: number;
+    retry_backoff_ms?: number[];
+    jobs?: { name: string; kpis?: string[]; every: string; sla_ms?: number }[];
+  };
   auth?: { keys?: { id: string; name: string; sha256: string; roles: string[]; expires_at?: string }[] };
   alerts?: unknown;
   scorecards?: unknown;

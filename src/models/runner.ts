@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { PulseError } from '../errors.js';
 import { queryRows } from '../warehouse/index.js';
 import type { ModelDefinition } from './definition.js';
 import { downstreamOf, orderModels } from './graph.js';
@@ -13,6 +14,35 @@ export interface RunOptions {
   readonly full?: boolean;
   /** Only these models and what is downstream of them. */
   readonly select?: readonly string[];
+  /** What asked for the run (recorded in the run history): refresh, manual, backfill, retry, a job. */
+  readonly trigger?: string;
+  /**
+   * Read bronze only up to this ingest sequence instead of all of it: a retry reproduces the
+   * watermark range of the run it retries, whatever arrived since.
+   */
+  readonly upTo?: bigint;
+  /** The failed run this one retries. */
+  readonly retryOf?: string;
+  /** Told about each model as it runs (OpenLineage); a throw fails the run like a SQL error. */
+  readonly observer?: RunObserver;
+}
+
+/** Follows a run model by model; the run's transaction commits only after every model finished. */
+export interface RunObserver {
+  modelStarted(run: RunIdentity, model: ModelDefinition): void | Promise<void>;
+  modelFinished(run: RunIdentity, model: ModelDefinition, result: ModelRunResult): void | Promise<void>;
+  /** After COMMIT: what modelFinished reported is now visible. */
+  runCommitted(run: RunIdentity, result: RunResult): void;
+  /** After ROLLBACK: nothing of the run is visible, even the models that finished. */
+  runFailed(run: RunIdentity, error: unknown): void;
+}
+
+export interface RunIdentity {
+  readonly runId: string;
+  readonly trigger: string;
+  readonly startedAt: Date;
+  readonly watermarkFrom: bigint | null;
+  readonly watermarkTo: bigint | null;
 }
 
 export interface ModelRunResult {
@@ -50,6 +80,8 @@ const DELTA_TABLE = 'pulse_delta';
 export class ModelRunner {
   readonly #connection: DuckDBConnection;
   readonly models: readonly ModelDefinition[];
+  /** Follows every run that does not bring its own observer (OpenLineage emission). */
+  observer: RunObserver | undefined;
 
   constructor(connection: DuckDBConnection, models: readonly ModelDefinition[]) {
     this.#connection = connection;
@@ -62,9 +94,19 @@ export class ModelRunner {
     const startedAt = new Date();
     const connection = this.#connection;
     const selected = options.select ? this.#selection(options.select) : undefined;
+    const trigger = options.trigger ?? (options.full ? 'manual' : 'refresh');
+    const identity: { -readonly [K in keyof RunIdentity]: RunIdentity[K] } = {
+      runId,
+      trigger,
+      startedAt,
+      watermarkFrom: null,
+      watermarkTo: null,
+    };
+    const observer = options.observer ?? this.observer;
     await connection.run('BEGIN TRANSACTION');
     try {
-      const hi = await this.#highWatermark();
+      const hi = options.upTo ?? (await this.#highWatermark());
+      identity.watermarkTo = hi;
       const states = await this.#states();
       const existing = await this.#existingRelations();
       const stale = new Set(
@@ -80,6 +122,7 @@ export class ModelRunner {
         (min, state) => (min === null || state.watermark < min ? state.watermark : min),
         null,
       );
+      identity.watermarkFrom = lowest;
       const changedTypes = await this.#changedEventTypes(lowest ?? -1n);
       const written = new Map<string, number>();
       const states_: { model: string; hash: string }[] = [];
@@ -102,10 +145,13 @@ export class ModelRunner {
           continue;
         }
         const lo = full || !state ? -1n : state.watermark;
-        const { mode, rows } = await this.#materialize(model, full, lo, hi);
+        await observer?.modelStarted(identity, model);
+        const { mode, rows } = await this.#materialize(model, full, lo, hi, options.upTo !== undefined);
         written.set(model.name, mode === 'view' ? (upstreamWrote ? 1 : 0) : rows);
         states_.push({ model: model.name, hash: model.hash });
-        results.push({ model: model.name, mode, rows, durationMs: performance.now() - modelStarted });
+        const modelResult = { model: model.name, mode, rows, durationMs: performance.now() - modelStarted };
+        results.push(modelResult);
+        await observer?.modelFinished(identity, model, modelResult);
       }
       if (states_.length > 0) {
         const values = states_.map((_, i) => `($m${i}, $hi, $h${i}, now())`).join(', ');
@@ -119,7 +165,8 @@ export class ModelRunner {
       const worked = results.some((result) => result.mode !== 'skipped');
       if (worked) {
         await connection.run(
-          `INSERT INTO pulse_runs VALUES ($id, $started, now(), $mode, 'success', $from, $to, $models, NULL)`,
+          `INSERT INTO pulse_runs (run_id, started_at, finished_at, mode, status, watermark_from, watermark_to, models, error, trigger, retry_of, duration_ms)
+           VALUES ($id, $started, now(), $mode, 'success', $from, $to, $models, NULL, $trigger, $retryOf, $duration)`,
           {
             id: runId,
             started: startedAt.toISOString(),
@@ -127,12 +174,15 @@ export class ModelRunner {
             from: lowest === null ? null : lowest.toString(),
             to: hi.toString(),
             models: JSON.stringify(results),
+            trigger,
+            retryOf: options.retryOf ?? null,
+            duration: performance.now() - started,
           } as never,
         );
       }
       const commitStarted = performance.now();
       await connection.run('COMMIT');
-      return {
+      const result: RunResult = {
         setupMs,
         commitMs: performance.now() - commitStarted,
         runId,
@@ -142,11 +192,53 @@ export class ModelRunner {
         models: results,
         durationMs: performance.now() - started,
       };
+      observer?.runCommitted(identity, result);
+      return result;
     } catch (error) {
       await connection.run('ROLLBACK').catch(() => undefined);
-      await this.#recordFailure(runId, startedAt, options, error);
+      await this.#recordFailure(identity, options, performance.now() - started, error);
+      observer?.runFailed(identity, error);
       throw error;
     }
+  }
+
+  /**
+   * Runs again the watermark range of a failed run: the same bronze rows, so the same result as
+   * if it had not failed. Idempotent: once the range is applied a retry has nothing left to do.
+   */
+  async retry(runId: string, options: Pick<RunOptions, 'observer'> = {}): Promise<RunResult> {
+    const rows = await queryRows(
+      this.#connection,
+      `SELECT status, mode, watermark_to::VARCHAR AS watermark_to FROM pulse_runs WHERE run_id = $id`,
+      { id: runId },
+    );
+    const failed = rows[0];
+    if (!failed) throw new PulseError('PULSE_ERR_NOT_FOUND', `no run "${runId}"`, { field: 'RUN_ID' });
+    if (failed.status !== 'failed') {
+      throw new PulseError(
+        'PULSE_ERR_USAGE',
+        `run "${runId}" did not fail (its status is ${String(failed.status)})`,
+        {
+          field: 'RUN_ID',
+        },
+      );
+    }
+    if (failed.watermark_to === null) {
+      throw new PulseError(
+        'PULSE_ERR_USAGE',
+        `run "${runId}" failed before it read its watermark range: run the models instead`,
+        {
+          field: 'RUN_ID',
+        },
+      );
+    }
+    return this.run({
+      ...options,
+      full: failed.mode === 'full',
+      upTo: BigInt(String(failed.watermark_to)),
+      trigger: 'retry',
+      retryOf: runId,
+    });
   }
 
   #selection(names: readonly string[]): Set<string> {
@@ -160,20 +252,28 @@ export class ModelRunner {
     full: boolean,
     lo: bigint,
     hi: bigint,
+    bounded: boolean,
   ): Promise<{ mode: ModelRunResult['mode']; rows: number }> {
     const connection = this.#connection;
+    // A bounded run reads bronze only up to hi (a retry); otherwise the transaction's snapshot is the bound.
+    const resolve = (name: string): string =>
+      bounded && (SOURCES as readonly string[]).includes(name)
+        ? `(SELECT * FROM ${name} WHERE ingest_seq <= ${hi.toString()})`
+        : name;
     const render = (incremental: boolean): string =>
-      renderModel(model.sql, { incremental, lo, hi, self: model.name, resolve: (name) => name });
+      renderModel(model.sql, { incremental, lo, hi, self: model.name, resolve });
     const order = model.orderBy ? ` ORDER BY ${model.orderBy}` : '';
     if (model.materialized === 'view') {
       if (full) await connection.run(`CREATE OR REPLACE VIEW ${model.name} AS ${render(false)}`);
       return { mode: 'view', rows: 0 };
     }
     if (full || model.materialized === 'table') {
-      const created = await connection.run(
+      await connection.run(
         `CREATE OR REPLACE TABLE ${model.name} AS SELECT * FROM (${render(false)})${order}`,
       );
-      return { mode: 'full', rows: created.rowsChanged };
+      // CREATE TABLE AS reports no changed rows; the run history wants the rows written.
+      const counted = await queryRows(connection, `SELECT count(*)::VARCHAR AS n FROM ${model.name}`);
+      return { mode: 'full', rows: Number(counted[0]?.n ?? 0) };
     }
     if (model.uniqueKey.length === 0) {
       // Append-only: the new rows go straight in.
@@ -235,17 +335,28 @@ export class ModelRunner {
     return new Set(rows.map((row) => String(row.table_name)));
   }
 
-  async #recordFailure(runId: string, startedAt: Date, options: RunOptions, error: unknown): Promise<void> {
+  async #recordFailure(
+    run: RunIdentity,
+    options: RunOptions,
+    durationMs: number,
+    error: unknown,
+  ): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     await this.#connection
       .run(
-        `INSERT INTO pulse_runs VALUES ($id, $started, now(), $mode, 'failed', NULL, NULL, NULL, $error)`,
+        `INSERT INTO pulse_runs (run_id, started_at, finished_at, mode, status, watermark_from, watermark_to, models, error, trigger, retry_of, duration_ms)
+         VALUES ($id, $started, now(), $mode, 'failed', $from, $to, NULL, $error, $trigger, $retryOf, $duration)`,
         {
-          id: runId,
-          started: startedAt.toISOString(),
+          id: run.runId,
+          started: run.startedAt.toISOString(),
           mode: options.full ? 'full' : 'incremental',
+          from: run.watermarkFrom === null ? null : run.watermarkFrom.toString(),
+          to: run.watermarkTo === null ? null : run.watermarkTo.toString(),
           error: message.slice(0, 4000),
-        },
+          trigger: run.trigger,
+          retryOf: options.retryOf ?? null,
+          duration: durationMs,
+        } as never,
       )
       .catch(() => undefined);
   }

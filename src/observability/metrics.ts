@@ -18,6 +18,8 @@ export interface PulseMetrics {
   readonly overloadRejections: Counter;
   readonly alertTransitions: Counter<'transition'>;
   readonly alertDeliveries: Counter<'channel' | 'outcome'>;
+  readonly slaBreaches: Counter<'job'>;
+  readonly openLineageFailures: Counter<'transport'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): PulseMetrics {
@@ -106,6 +108,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Pulse
       name: 'pulse_alert_deliveries_total',
       help: 'Attempts to deliver an alert, status or scorecard to a channel, by outcome',
       labelNames: ['channel', 'outcome'],
+      registers: [registry],
+    }),
+    slaBreaches: new Counter({
+      name: 'pulse_sla_breaches_total',
+      help: 'Refresh runs and jobs that finished later than their SLA, by job',
+      labelNames: ['job'],
+      registers: [registry],
+    }),
+    openLineageFailures: new Counter({
+      name: 'pulse_openlineage_failures_total',
+      help: 'OpenLineage events not delivered after their retries, by transport (file, http)',
+      labelNames: ['transport'],
       registers: [registry],
     }),
   };

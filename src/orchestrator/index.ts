@@ -1,3 +1,11 @@
 export { RefreshLoop } from './refresh-loop.js';
 export type { RefreshLoopOptions } from './refresh-loop.js';
 export { FreshnessTracker } from './freshness.js';
+export { RunHistory } from './run-history.js';
+export type { RunRecord, RunListQuery } from './run-history.js';
+export { SlaMonitor } from './sla.js';
+export type { SlaBreach, SlaListener } from './sla.js';
+export { CadenceJobs } from './jobs.js';
+export type { CadenceJob } from './jobs.js';
+export { planBackfill, runBackfill } from './backfill.js';
+export type { BackfillPlan, BackfillProgress } from './backfill.js';

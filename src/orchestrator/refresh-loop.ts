@@ -1,14 +1,21 @@
 import type { RunResult } from '../models/index.js';
 
 export interface RefreshLoopOptions {
-  /** Runs the models once (incrementally). */
-  readonly run: () => Promise<RunResult>;
+  /** Runs the models once (incrementally), recording what triggered the run. */
+  readonly run: (trigger: string) => Promise<RunResult>;
   /** Waits until every batch submitted so far is committed. */
   readonly drained: () => Promise<void>;
   /** Coalesces the commits that arrive within this many ms into one run. */
   readonly debounceMs: number;
   readonly onRun?: (result: RunResult) => void;
+  /** A run failed after all its retries. */
   readonly onError?: (error: unknown) => void;
+  /** A failed run is tried again after each of these waits (ms) before giving up until the next commit. */
+  readonly retryBackoffMs?: readonly number[];
+  /** Every commit must be visible within this many ms (from the commit to the end of the run). */
+  readonly slaMs?: number;
+  /** Called when a run ends later than `slaMs` after the oldest commit it covers. */
+  readonly onSlaBreach?: (actualMs: number, result: RunResult) => void;
 }
 
 /**
@@ -22,6 +29,9 @@ export class RefreshLoop {
   #running: Promise<void> | undefined;
   #pending = false;
   #stopped = false;
+  /** When the oldest commit not yet covered by a run asked for one. */
+  #requestedAt: number | undefined;
+  #trigger = 'refresh';
   lastResult: RunResult | undefined;
   lastError: unknown;
 
@@ -33,6 +43,7 @@ export class RefreshLoop {
   request(): void {
     if (this.#stopped) return;
     this.#pending = true;
+    this.#requestedAt ??= performance.now();
     if (this.#timer || this.#running) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
@@ -41,7 +52,7 @@ export class RefreshLoop {
   }
 
   /** Runs now (after any run in progress) and resolves when the data committed so far is visible. */
-  async refresh(): Promise<RunResult | undefined> {
+  async refresh(trigger = 'refresh'): Promise<RunResult | undefined> {
     await this.#options.drained();
     while (this.#running) await this.#running;
     if (this.#timer) {
@@ -49,9 +60,34 @@ export class RefreshLoop {
       this.#timer = undefined;
     }
     this.#pending = true;
+    this.#trigger = trigger;
     await this.#cycle();
     if (this.lastError) throw this.lastError;
     return this.lastResult;
+  }
+
+  /**
+   * Runs `work` (a retry, a rebuild) while no refresh runs: they share the model runner's
+   * connection and transaction. Commits that arrive meanwhile are picked up afterwards.
+   */
+  async exclusive<T>(work: () => Promise<T>): Promise<T> {
+    while (this.#running) await this.#running;
+    const done = work();
+    this.#running = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      return await done;
+    } finally {
+      this.#running = undefined;
+      if (this.#pending && !this.#stopped && !this.#timer) {
+        this.#timer = setTimeout(() => {
+          this.#timer = undefined;
+          void this.#cycle();
+        }, this.#options.debounceMs);
+      }
+    }
   }
 
   async stop(): Promise<void> {
@@ -71,10 +107,18 @@ export class RefreshLoop {
     const running = (async () => {
       while (this.#pending && !this.#stopped) {
         this.#pending = false;
+        const requestedAt = this.#requestedAt;
+        this.#requestedAt = undefined;
+        const trigger = this.#trigger;
+        this.#trigger = 'refresh';
         try {
-          this.lastResult = await this.#options.run();
+          this.lastResult = await this.#runWithRetries(trigger);
           this.lastError = undefined;
           this.#options.onRun?.(this.lastResult);
+          const elapsed = requestedAt === undefined ? undefined : performance.now() - requestedAt;
+          if (this.#options.slaMs !== undefined && elapsed !== undefined && elapsed > this.#options.slaMs) {
+            this.#options.onSlaBreach?.(elapsed, this.lastResult);
+          }
         } catch (error) {
           this.lastError = error;
           this.#options.onError?.(error);
@@ -85,5 +129,18 @@ export class RefreshLoop {
       this.#running = undefined;
     });
     return this.#running;
+  }
+
+  async #runWithRetries(trigger: string): Promise<RunResult> {
+    const waits = this.#options.retryBackoffMs ?? [];
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.#options.run(attempt === 0 ? trigger : `${trigger}:retry`);
+      } catch (error) {
+        const wait = waits[attempt];
+        if (wait === undefined || this.#stopped) throw error;
+        await new Promise((done) => setTimeout(done, wait));
+      }
+    }
   }
 }

@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Alerting } from '../alerts/index.js';
 import type { KpiSnapshot, LiveKpis } from '../kpis/index.js';
+import type { LineageGraph } from '../lineage/index.js';
 import type { PulseMetrics } from '../observability/index.js';
 import { eventsRoute, type DeliverBody } from '../sources/index.js';
 import { alertRoutes } from './alert-routes.js';
@@ -13,6 +14,8 @@ import { keyRoutes, type KeyAdmin } from './key-routes.js';
 import { kpiDetailRoutes, type CommentStore } from './kpi-detail-routes.js';
 import { kpiRoutes } from './kpi-routes.js';
 import { qualityRoutes, type QualityRoutesOptions } from './quality-routes.js';
+import { lineageRoutes } from './lineage-routes.js';
+import { runRoutes, type RunHistory } from './run-routes.js';
 import { streamRoutes } from './stream-routes.js';
 
 export interface ServeOptions {
@@ -39,6 +42,10 @@ export interface ServeOptions {
   readonly dashboardDir?: string;
   /** The quality scorecards and the quarantine (absent: those routes are not served). */
   readonly quality?: QualityRoutesOptions;
+  /** The lineage graph (derived from the SQL on first use). */
+  readonly lineage: () => Promise<LineageGraph>;
+  /** The model runs recorded in the warehouse. */
+  readonly runs: RunHistory;
 }
 
 /** The Fastify app: ingest, KPIs, health and OpenAPI docs, each area a plugin. */
@@ -109,6 +116,8 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
     kpiIds,
     metrics: options.metrics,
   });
+  await app.register(lineageRoutes, { lineage: options.lineage });
+  await app.register(runRoutes, { runs: options.runs });
   app.get(
     '/metrics',
     { schema: { summary: 'Prometheus metrics', tags: ['health'] } },

@@ -30,6 +30,9 @@ const ACCESS: Readonly<Record<string, readonly Allowed[]>> = {
   'POST /v1/quality/run': ['admin'],
   'GET /v1/quarantine': ['admin'],
   'POST /v1/quarantine/replay': ['admin'],
+  'GET /v1/lineage': ['read'],
+  'GET /v1/runs': ['read'],
+  'GET /v1/runs/:id': ['read'],
 };
 
 const PUBLIC = new Set(['/', '/healthz', '/readyz']);

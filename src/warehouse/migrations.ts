@@ -120,6 +120,22 @@ const MIGRATIONS: readonly { id: number; sql: string }[] = [
         created_at  TIMESTAMPTZ NOT NULL
       );`,
   },
+  {
+    // Run history: what triggered a run, which failed run it retries, how long it took; SLA breaches.
+    id: 6,
+    sql: `
+      ALTER TABLE pulse_runs ADD COLUMN trigger VARCHAR;
+      ALTER TABLE pulse_runs ADD COLUMN retry_of VARCHAR;
+      ALTER TABLE pulse_runs ADD COLUMN duration_ms DOUBLE;
+      CREATE TABLE pulse_sla_breaches (
+        job          VARCHAR     NOT NULL,
+        run_id       VARCHAR,
+        breached_at  TIMESTAMPTZ NOT NULL,
+        sla_ms       DOUBLE      NOT NULL,
+        actual_ms    DOUBLE      NOT NULL,
+        detail       VARCHAR
+      );`,
+  },
 ];
 
 export async function migrate(connection: DuckDBConnection): Promise<void> {

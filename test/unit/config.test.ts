@@ -125,4 +125,38 @@ describe('configuration', () => {
     );
     assert.throws(() => loadConfig({}, { PULSE_TOKEN_KEY: 'short' }), /at least 16 characters/);
   });
+  it('reads the lineage and orchestrator keys, and names each bad one', () => {
+    const good = file(
+      'lineage:\n  openlineage_file: ol.ndjson\n  openlineage_url: http://marquez:5000/api/v1/lineage\norchestrator:\n  refresh_sla_ms: 2000\n  retry_backoff_ms: [100, 500]\n  jobs:\n    - { name: kpis_2m, kpis: [net_revenue], every: PT2M, sla_ms: 30000 }\n',
+    );
+    const config = loadConfig({ configFile: good }, { PULSE_TOKEN_KEY: 'k'.repeat(20) });
+    assert.deepEqual(config.lineage, {
+      file: 'ol.ndjson',
+      url: 'http://marquez:5000/api/v1/lineage',
+      namespace: 'pulse',
+    });
+    assert.deepEqual(config.orchestrator, {
+      refreshSlaMs: 2000,
+      retryBackoffMs: [100, 500],
+      jobs: [{ name: 'kpis_2m', kpis: ['net_revenue'], everyMs: 120_000, slaMs: 30000 }],
+    });
+    const bad = file(
+      'lineage:\n  openlineage_url: "ftp://x"\norchestrator:\n  refresh_sla_ms: -5\n  jobs:\n    - { name: "Bad Name", every: 2m }\n',
+    );
+    assert.throws(
+      () => loadConfig({ configFile: bad }, { PULSE_TOKEN_KEY: 'k'.repeat(20) }),
+      (error: Error) => {
+        assert.match(error.message, /lineage\.openlineage_url must match pattern/);
+        assert.match(error.message, /orchestrator\.refresh_sla_ms must be >= 1/);
+        assert.match(error.message, /orchestrator\.jobs\.0\.name must match pattern/);
+        assert.match(error.message, /orchestrator\.jobs\.0\.every must match pattern/);
+        return true;
+      },
+    );
+    const tooOften = file('orchestrator:\n  jobs:\n    - { name: j, every: PT0S }\n');
+    assert.throws(
+      () => loadConfig({ configFile: tooOften }, { PULSE_TOKEN_KEY: 'k'.repeat(20) }),
+      /orchestrator\.jobs\.j\.every must be at least PT1S/,
+    );
+  });
 });

@@ -22,10 +22,12 @@ export async function runModels(argv: string[]): Promise<number> {
     dbPath: config.warehouse.path,
     tokenKey: config.privacy.tokenKey,
     timeZone: config.business.timeZone,
+    openLineage: config.lineage,
   });
   try {
     const result = await pipeline.runner.run({
       full: values.full,
+      trigger: 'manual',
       select: positionals.length > 0 ? positionals : undefined,
     });
     for (const model of result.models) {

@@ -55,6 +55,10 @@ export async function runStart(argv: string[]): Promise<number> {
           },
         }
       : {}),
+    openLineage: config.lineage,
+    refreshSlaMs: config.orchestrator.refreshSlaMs,
+    retryBackoffMs: config.orchestrator.retryBackoffMs,
+    jobs: config.orchestrator.jobs,
   });
   const url = pulse.url.replace('127.0.0.1', 'localhost');
   process.stderr.write(
