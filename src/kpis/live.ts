@@ -10,7 +10,7 @@ import {
   type KpiAnswer,
   type KpiPoint,
 } from './answer.js';
-import type { Catalogue, Dimension, KpiDefinition } from './catalogue.js';
+import { isCustomerDimension, type Catalogue, type Dimension, type KpiDefinition } from './catalogue.js';
 import { kpiInputs } from './compile.js';
 import {
   compileLiveMeasure,
@@ -149,7 +149,7 @@ export class LiveKpis {
     const numerator = kpi.numerator;
     if (!numerator) return [];
     const overridden = (d: Dimension) => Boolean(numerator.sql_by?.[d] ?? kpi.denominator?.sql_by?.[d]);
-    const shared = kpi.dimensions.filter((d) => !overridden(d));
+    const shared = liveDimensionsOf(kpi).filter((d) => !overridden(d));
     const rows = new Map<string, { num?: Row; den?: Row }>();
     const collect = async (
       side: 'num' | 'den',
@@ -170,7 +170,7 @@ export class LiveKpis {
     };
     await collect('num', shared);
     await collect('den', shared);
-    for (const d of kpi.dimensions.filter(overridden)) {
+    for (const d of liveDimensionsOf(kpi).filter(overridden)) {
       await collect('num', [d], numerator.sql_by?.[d], d);
       await collect('den', [d], kpi.denominator?.sql_by?.[d], d);
     }
@@ -202,7 +202,7 @@ export class LiveKpis {
         answer: totalAnswer,
         newestIngestMs: newest,
       });
-      for (const dim of kpi.dimensions) {
+      for (const dim of liveDimensionsOf(kpi)) {
         const breakdown: KpiPoint[] = [];
         for (const [key, pair] of rows) {
           if (!key.startsWith(`${dim}|`)) continue;
@@ -245,7 +245,7 @@ export class LiveKpis {
         answer: totalAnswer,
         newestIngestMs: newest,
       });
-      for (const dim of kpi.dimensions) {
+      for (const dim of liveDimensionsOf(kpi)) {
         const breakdown = rows
           .filter((row) => row.dim === dim)
           .map((row) => ({
@@ -305,4 +305,9 @@ function fingerprint(answer: KpiAnswer): string {
     answer.as_of,
     answer.revenue_share,
   ]);
+}
+
+/** Customer dimensions are answered on request with differential privacy, never held live. */
+function liveDimensionsOf(kpi: KpiDefinition): readonly Dimension[] {
+  return kpi.dimensions.filter((dimension) => !isCustomerDimension(dimension));
 }

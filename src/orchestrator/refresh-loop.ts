@@ -1,8 +1,24 @@
+import type { SpanContext } from '@opentelemetry/api';
 import type { RunResult } from '../models/index.js';
+
+/** Why a run happens: a commit, with the correlation ids of its requests and its span. */
+export interface RefreshCause {
+  readonly correlationIds: readonly string[];
+  readonly trace?: SpanContext;
+}
+
+/** What a run was asked for by: the first causes (bounded) and how many correlation ids in all. */
+export interface RunCauses {
+  readonly causes: readonly RefreshCause[];
+  readonly correlationIdCount: number;
+}
+
+/** Causes kept per run: a run triggered by a flood of commits logs the first ones and a count. */
+const MAX_CAUSES = 256;
 
 export interface RefreshLoopOptions {
   /** Runs the models once (incrementally). */
-  readonly run: () => Promise<RunResult>;
+  readonly run: (causes: RunCauses) => Promise<RunResult>;
   /** Waits until every batch submitted so far is committed. */
   readonly drained: () => Promise<void>;
   /** Coalesces the commits that arrive within this many ms into one run. */
@@ -22,6 +38,8 @@ export class RefreshLoop {
   #running: Promise<void> | undefined;
   #pending = false;
   #stopped = false;
+  #causes: RefreshCause[] = [];
+  #correlationIdCount = 0;
   lastResult: RunResult | undefined;
   lastError: unknown;
 
@@ -29,9 +47,13 @@ export class RefreshLoop {
     this.#options = options;
   }
 
-  /** A commit happened: schedule a run. */
-  request(): void {
+  /** A commit happened (or the clock moved): schedule a run. */
+  request(cause?: RefreshCause): void {
     if (this.#stopped) return;
+    if (cause) {
+      this.#correlationIdCount += cause.correlationIds.length;
+      if (this.#causes.length < MAX_CAUSES) this.#causes.push(cause);
+    }
     this.#pending = true;
     if (this.#timer || this.#running) return;
     this.#timer = setTimeout(() => {
@@ -72,7 +94,10 @@ export class RefreshLoop {
       while (this.#pending && !this.#stopped) {
         this.#pending = false;
         try {
-          this.lastResult = await this.#options.run();
+          const causes = { causes: this.#causes, correlationIdCount: this.#correlationIdCount };
+          this.#causes = [];
+          this.#correlationIdCount = 0;
+          this.lastResult = await this.#options.run(causes);
           this.lastError = undefined;
           this.#options.onRun?.(this.lastResult);
         } catch (error) {

@@ -17,3 +17,5 @@ export type { IngestResult, QuarantinedEvent, RawItem } from './ingest.js';
 export { queryRows } from './query.js';
 export type { Row } from './query.js';
 export { insertApiKey, loadApiKeys, revokeApiKey } from './api-keys.js';
+export { PrivacyBudgetLedger } from './dp-budget.js';
+export type { BudgetSpend } from './dp-budget.js';

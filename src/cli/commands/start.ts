@@ -54,6 +54,9 @@ export async function runStart(argv: string[]): Promise<number> {
           },
         }
       : {}),
+    jwt: config.jwt,
+    dp: config.dp,
+    otlpEndpoint: config.telemetry.otlpEndpoint,
   });
   const url = pulse.url.replace('127.0.0.1', 'localhost');
   process.stderr.write(
