@@ -11,7 +11,6 @@ import {
 import { createContractValidator } from './contracts/index.js';
 import { KpiEngine, KpiSnapshot, LiveKpis, loadCatalogue } from './kpis/index.js';
 import { loadModels, ModelRunner, type RunResult } from './models/index.js';
-import { createMetrics, type PulseMetrics } from './observability/index.js';
 import { PulseError } from './errors.js';
 import {
   OpenLineageEmitter,
@@ -26,8 +25,8 @@ import {
   RunHistory,
   SlaMonitor,
   type CadenceJob,
+  type RunCauses,
 } from './orchestrator/index.js';
-import { createTokeniser } from './privacy/index.js';
 import {
   ensureQualityTables,
   kpiDependencies,
@@ -38,8 +37,27 @@ import {
   Remediator,
   type QualityPass,
 } from './quality/index.js';
-import { demoStoredKey, generateKey, KeyRing, type Role, type StoredKey } from './security/index.js';
+import {
+  createMetrics,
+  createTelemetry,
+  HealthRegistry,
+  NOOP_SPAN,
+  type PulseMetrics,
+  type Telemetry,
+} from './observability/index.js';
+import { DEFAULT_DP, type DpConfig } from './privacy/dp-config.js';
+import { createTokeniser } from './privacy/index.js';
+import {
+  createJwtVerifier,
+  demoStoredKey,
+  generateKey,
+  KeyRing,
+  type JwtConfig,
+  type Role,
+  type StoredKey,
+} from './security/index.js';
 import { buildApp } from './serve/index.js';
+import { privateBreakdowns } from './serve/private-breakdowns.js';
 import {
   FilesSource,
   type Deliver,
@@ -52,6 +70,7 @@ import {
   createIngestor,
   openWarehouse,
   PreparePool,
+  PrivacyBudgetLedger,
   insertApiKey,
   insertKpiComment,
   listKpiComments,
@@ -101,6 +120,14 @@ export interface PulseOptions {
   readonly jobs?: readonly CadenceJob[];
   /** Where the pipeline logs what it does not throw (OpenLineage delivery, SLA bookkeeping). */
   readonly log?: (message: string, error?: unknown) => void;
+  /** Bearer JWTs verified against a JWKS, besides API keys. */
+  readonly jwt?: JwtConfig | undefined;
+  /** Differential privacy of the customer-behaviour breakdowns. */
+  readonly dp?: DpConfig | undefined;
+  /** Where spans are exported by OTLP/HTTP; tracing is off without it. */
+  readonly otlpEndpoint?: string | undefined;
+  /** Where the JSON logs go (default stdout). */
+  readonly logStream?: NodeJS.WritableStream;
 }
 
 /** The quality stage as wired: rules runner (absent when disabled), gate, alerts, remediation. */
@@ -113,6 +140,15 @@ export interface QualityStage {
   lastPass: QualityPass | undefined;
   lastError: unknown;
 }
+
+/** What the pipeline logs outside a request (model runs). */
+export interface PipelineLog {
+  info(fields: Record<string, unknown>, message: string): void;
+  debug(fields: Record<string, unknown>, message: string): void;
+}
+
+/** Correlation ids a run's log line lists in full; past this, the first ones and the count. */
+const LOGGED_CORRELATION_IDS = 20;
 
 /** A running Pulse: one process, one DuckDB file, ingest + refresh loop + API. */
 export interface RunningPulse {
@@ -136,6 +172,9 @@ export interface RunningPulse {
   readonly jobs: CadenceJobs;
   /** Runs a failed model run again over its watermark range (idempotent). */
   retry(runId: string): Promise<RunResult>;
+  /** Every part's health: sinks and exporters register here and show in /readyz. */
+  readonly health: HealthRegistry;
+  readonly telemetry: Telemetry;
   /** Runs the models now; resolves when every event committed before the call is reflected. */
   refresh(): Promise<RunResult | undefined>;
   /** Rebuilds every model from scratch: the reference path. */
@@ -169,6 +208,8 @@ export interface Pipeline {
   readonly openLineage: OpenLineageEmitter | undefined;
   /** Runs a failed model run again over its watermark range (idempotent). */
   retry(runId: string): Promise<RunResult>;
+  readonly health: HealthRegistry;
+  readonly telemetry: Telemetry;
   close(): Promise<void>;
 }
 
@@ -179,12 +220,14 @@ const LIVE_MAX_AGE_MS = 5_000;
 export async function openPipeline(
   options: PulseOptions,
   onRunError?: (error: unknown) => void,
+  log?: PipelineLog,
 ): Promise<Pipeline> {
   const validator = createContractValidator();
   const tokeniser = createTokeniser(options.tokenKey);
   const catalogue = loadCatalogue();
   const models = loadModels();
   const metrics = createMetrics();
+  const telemetry = createTelemetry({ otlpEndpoint: options.otlpEndpoint, version: PULSE_VERSION });
   const warehouse = await openWarehouse({
     path: options.dbPath,
     memoryLimit: options.memoryLimit,
@@ -192,7 +235,7 @@ export async function openPipeline(
   });
   const writer = await BronzeWriter.open(warehouse.writer, { maxQueuedEvents: options.maxQueuedEvents });
   const runner = new ModelRunner(warehouse.modeller, models);
-  const log =
+  const note =
     options.log ??
     ((message: string, error?: unknown) =>
       process.stderr.write(
@@ -205,12 +248,12 @@ export async function openPipeline(
       warehousePath: options.dbPath,
       graph: await lineage(),
       producer: `https://github.com/pulse-kpi/pulse/tree/v${PULSE_VERSION}`,
-      log,
+      log: note,
       failed: (transport) => metrics.openLineageFailures.inc({ transport }),
     });
     runner.observer = openLineage;
   }
-  const sla = new SlaMonitor(warehouse.writer, (job) => metrics.slaBreaches.inc({ job }), log);
+  const sla = new SlaMonitor(warehouse.writer, (job) => metrics.slaBreaches.inc({ job }), note);
   const knownKpis = new Set(catalogue.kpis.map((kpi) => kpi.id));
   for (const job of options.jobs ?? []) {
     const unknown = job.kpis.filter((id) => !knownKpis.has(id));
@@ -263,38 +306,61 @@ export async function openPipeline(
   const live = new LiveKpis(liveConnections, catalogue, { timeZone, now: options.now, hold });
   const freshness = new FreshnessTracker((seconds) => metrics.ingestToVisibleSeconds.observe(seconds));
   const loop = new RefreshLoop({
-    run: async (trigger) => {
-      const started = performance.now();
-      const result = await runner.run({ trigger });
-      metrics.modelRunSeconds.observe({ status: result.status }, (performance.now() - started) / 1000);
-      const heldBefore = [...gate.holds.keys()].join();
-      if (quality.runner) {
-        try {
-          quality.lastPass = await quality.runner.afterRun(result);
-          quality.lastError = undefined;
-          metrics.qualityPassSeconds.observe(
-            { mode: quality.lastPass.mode },
-            quality.lastPass.durationMs / 1000,
-          );
-        } catch (error) {
-          // A broken rule must not stop the KPIs: the gate keeps its last state, the error is reported.
-          quality.lastError = error;
-          onRunError?.(error);
+    run: async (trigger, causes) => {
+      // Timer runs (no commit behind them) are not traced: they would be a root span every 5 s.
+      const traces = causes.causes.flatMap((cause) => (cause.trace ? [cause.trace] : []));
+      const span =
+        traces.length > 0
+          ? telemetry.startSpan('pulse.refresh', { parent: traces[0], links: traces.slice(1) })
+          : NOOP_SPAN;
+      try {
+        const started = performance.now();
+        const result = await runner.run({ trigger });
+        metrics.modelRunSeconds.observe({ status: result.status }, (performance.now() - started) / 1000);
+        const heldBefore = [...gate.holds.keys()].join();
+        if (quality.runner) {
+          try {
+            quality.lastPass = await quality.runner.afterRun(result);
+            quality.lastError = undefined;
+            metrics.qualityPassSeconds.observe(
+              { mode: quality.lastPass.mode },
+              quality.lastPass.durationMs / 1000,
+            );
+          } catch (error) {
+            // A broken rule must not stop the KPIs: the gate keeps its last state, the error is reported.
+            quality.lastError = error;
+            onRunError?.(error);
+          }
         }
+        const holdsChanged = heldBefore !== [...gate.holds.keys()].join();
+        const stale = !live.computedAt || Date.now() - live.computedAt.getTime() >= LIVE_MAX_AGE_MS;
+        if (result.status === 'success' || stale || holdsChanged) {
+          const publish = telemetry.startSpan('pulse.publish', { parent: span.spanContext() });
+          snapshot.invalidate();
+          const liveStarted = performance.now();
+          const written = new Set(
+            result.models.filter((m) => m.rows > 0 || m.mode === 'full').map((m) => m.model),
+          );
+          await live.recompute(stale ? undefined : written, LIVE_MAX_AGE_MS);
+          metrics.liveRecomputeSeconds.observe((performance.now() - liveStarted) / 1000);
+          publish.setAttribute('pulse.live.models_written', written.size).end();
+        }
+        freshness.visible(result.watermarkTo);
+        span
+          .setAttributes({
+            'pulse.run.id': result.runId,
+            'pulse.run.status': result.status,
+            'pulse.run.rows': result.models.reduce((n, m) => n + m.rows, 0),
+            'pulse.run.commits': causes.causes.length,
+            'pulse.run.correlation_ids': causes.correlationIdCount,
+          })
+          .end();
+        logRun(log, result, causes, performance.now() - started);
+        return result;
+      } catch (error) {
+        telemetry.fail(span, error);
+        throw error;
       }
-      const holdsChanged = heldBefore !== [...gate.holds.keys()].join();
-      const stale = !live.computedAt || Date.now() - live.computedAt.getTime() >= LIVE_MAX_AGE_MS;
-      if (result.status === 'success' || stale || holdsChanged) {
-        snapshot.invalidate();
-        const liveStarted = performance.now();
-        const written = new Set(
-          result.models.filter((m) => m.rows > 0 || m.mode === 'full').map((m) => m.model),
-        );
-        await live.recompute(stale ? undefined : written, LIVE_MAX_AGE_MS);
-        metrics.liveRecomputeSeconds.observe((performance.now() - liveStarted) / 1000);
-      }
-      freshness.visible(result.watermarkTo);
-      return result;
     },
     drained: () => writer.drained(),
     debounceMs: options.refreshDebounceMs ?? 20,
@@ -304,15 +370,64 @@ export async function openPipeline(
     onSlaBreach: (actualMs, result) =>
       sla.check('refresh', options.refreshSlaMs, actualMs, result.runId, `watermark ${result.watermarkTo}`),
   });
-  const jobs = new CadenceJobs((trigger) => loop.refresh(trigger), sla, log);
+  const jobs = new CadenceJobs((trigger) => loop.refresh(trigger), sla, note);
   writer.onCommit((info) => {
     metrics.commitSeconds.observe(info.durationMs / 1000);
     metrics.commitGroupEvents.observe(info.events);
     freshness.committed(info.lastSeq, info.oldestReceivedAt);
-    loop.request();
+    const traces = info.requests.flatMap((request) => (request.trace ? [request.trace] : []));
+    const span = telemetry.enabled
+      ? telemetry.startSpan('pulse.commit', {
+          parent: traces[0],
+          links: traces.slice(1),
+          startTime: new Date(Date.now() - info.durationMs),
+          attributes: {
+            'pulse.commit.events': info.events,
+            'pulse.commit.requests': info.requests.length,
+            'pulse.commit.last_seq': Number(info.lastSeq),
+          },
+        })
+      : NOOP_SPAN;
+    span.end();
+    loop.request({
+      correlationIds: info.requests.map((request) => request.correlationId),
+      ...(telemetry.enabled ? { trace: span.spanContext() } : {}),
+    });
   });
+  const health = new HealthRegistry();
+  health.register('warehouse', {
+    required: true,
+    check: () => ({
+      status: writer.lastFailure ? 'failing' : 'ok',
+      ...(writer.lastFailure ? { error: writer.lastFailure.message.split('\n')[0] } : {}),
+      path: warehouse.path,
+      last_ingest_seq: writer.lastSeq.toString(),
+      queued_events: writer.queuedEvents,
+    }),
+  });
+  health.register('refresh', {
+    required: true,
+    check: () =>
+      loop.lastError
+        ? { status: 'failing', error: (loop.lastError as Error).message }
+        : {
+            status: 'ok',
+            last_run: loop.lastResult?.runId ?? null,
+            watermark: loop.lastResult?.watermarkTo.toString() ?? null,
+          },
+  });
+  health.register('live', {
+    required: false,
+    check: () => ({
+      status: live.computedAt ? 'ok' : 'unknown',
+      computed_at: live.computedAt?.toISOString() ?? null,
+    }),
+  });
+  if (telemetry.enabled) health.register('telemetry', { required: false, check: () => telemetry.health() });
   let closed = false;
   return {
+    health,
+    telemetry,
     warehouse,
     writer,
     deliver,
@@ -341,6 +456,7 @@ export async function openPipeline(
       await sla.flush();
       await pool?.close();
       await warehouse.close();
+      await telemetry.shutdown().catch(() => undefined);
     },
   };
 }
@@ -349,10 +465,17 @@ export async function openPipeline(
 export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
   // The app's logger exists only once the app does; runs that fail before that are kept in loop.lastError.
   const served: { app?: FastifyInstance } = {};
-  const pipeline = await openPipeline(options, (error) =>
-    served.app?.log.error({ err: error }, 'model run failed'),
+  const pipeline = await openPipeline(
+    options,
+    (error) => served.app?.log.error({ err: error }, 'model run failed'),
+    {
+      info: (fields, message) => served.app?.log.info(fields, message),
+      debug: (fields, message) => served.app?.log.debug(fields, message),
+    },
   );
-  const { warehouse, writer, deliver, runner, loop, snapshot, live, metrics } = pipeline;
+  const { warehouse, writer, deliver, runner, loop, snapshot, live, metrics, health, telemetry } = pipeline;
+  const jwt = options.jwt ? createJwtVerifier(options.jwt) : undefined;
+  if (jwt) health.register('jwks', { required: false, check: () => jwt.status() });
   // Bring the models up to date with whatever the file already holds before serving.
   await loop.refresh();
   const configured = [...(options.apiKeys ?? []), ...(options.demo ? [demoStoredKey()] : [])];
@@ -387,6 +510,30 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     },
     onError: (error) => served.app?.log.error({ err: error }, 'alerting failed'),
   });
+  // The budget ledger has its own connection: never inside an ingest transaction of the writer.
+  const ledger = new PrivacyBudgetLedger(await warehouse.connect());
+  // A failing rule pass is reported, not fatal: the KPIs stay served (held ones stay held).
+  health.register('quality', {
+    required: false,
+    check: () =>
+      pipeline.quality.lastError
+        ? { status: 'failing', error: (pipeline.quality.lastError as Error).message }
+        : {
+            status: pipeline.quality.runner ? 'ok' : 'unknown',
+            enabled: pipeline.quality.runner !== undefined,
+            held: [...pipeline.quality.gate.holds.keys()],
+          },
+  });
+  // Parts a command adds (the worker's NATS source) are shown, never required: reads go on without them.
+  for (const name of Object.keys(options.extraChecks?.() ?? {})) {
+    health.register(name, {
+      required: false,
+      check: () => {
+        const detail = (options.extraChecks?.()[name] ?? {}) as Record<string, unknown>;
+        return { ...detail, status: detail.status === 'ok' ? 'ok' : 'failing' };
+      },
+    });
+  }
   const app = await buildApp({
     alerting,
     keys,
@@ -394,6 +541,7 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
       add: (comment) => insertKpiComment(warehouse.writer, comment),
       list: (kpiId, limit) => listKpiComments(warehouse.reader, kpiId, limit),
     },
+    privateBreakdown: privateBreakdowns({ snapshot, ledger, config: options.dp ?? DEFAULT_DP }),
     deliverBody: pipeline.deliverBody,
     overloaded: () => writer.queuedEvents >= (options.maxQueuedEvents ?? 200_000),
     snapshot,
@@ -417,34 +565,10 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     },
     lineage: pipeline.lineage,
     runs: pipeline.runs,
-    health: async () => ({
-      ready: loop.lastError === undefined && writer.lastFailure === undefined,
-      checks: {
-        warehouse: {
-          status: writer.lastFailure ? 'failing' : 'ok',
-          ...(writer.lastFailure ? { error: writer.lastFailure.message.split('\n')[0] } : {}),
-          path: warehouse.path,
-          last_ingest_seq: writer.lastSeq.toString(),
-          queued_events: writer.queuedEvents,
-        },
-        refresh: loop.lastError
-          ? { status: 'failing', error: (loop.lastError as Error).message }
-          : {
-              status: 'ok',
-              last_run: loop.lastResult?.runId ?? null,
-              watermark: loop.lastResult?.watermarkTo.toString() ?? null,
-            },
-        live: { computed_at: live.computedAt?.toISOString() ?? null },
-        ...options.extraChecks?.(),
-        // A failing rule pass is reported, not fatal: the KPIs stay served (held ones stay held).
-        quality: pipeline.quality.lastError
-          ? { status: 'failing', error: (pipeline.quality.lastError as Error).message }
-          : {
-              status: pipeline.quality.runner ? 'ok' : 'disabled',
-              held: [...pipeline.quality.gate.holds.keys()],
-            },
-      },
-    }),
+    health: () => health.report(),
+    telemetry,
+    jwt,
+    logStream: options.logStream,
   });
   served.app = app;
   pipeline.jobs.start(options.jobs ?? []);
@@ -482,6 +606,8 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     sla: pipeline.sla,
     jobs: pipeline.jobs,
     retry: (runId) => pipeline.retry(runId),
+    health,
+    telemetry,
     refresh: () => loop.refresh(),
     async rebuild() {
       await writer.drained();
@@ -505,4 +631,25 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
       await pipeline.close();
     },
   };
+}
+
+/** One line per run a commit triggered, naming the requests behind it (the first few, and the count). */
+function logRun(
+  log: PipelineLog | undefined,
+  result: RunResult,
+  causes: RunCauses,
+  durationMs: number,
+): void {
+  if (!log) return;
+  const ids = causes.causes.flatMap((cause) => cause.correlationIds);
+  const fields = {
+    run_id: result.runId,
+    status: result.status,
+    rows: result.models.reduce((n, m) => n + m.rows, 0),
+    duration_ms: Math.round(durationMs),
+    correlation_ids: ids.slice(0, LOGGED_CORRELATION_IDS),
+    correlation_id_count: causes.correlationIdCount,
+  };
+  if (causes.correlationIdCount > 0) log.info(fields, 'model run');
+  else log.debug(fields, 'model run');
 }

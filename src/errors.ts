@@ -15,6 +15,21 @@ export const ERRORS = {
   },
   PULSE_ERR_UNAUTHENTICATED: { status: 401, message: 'An API key is required: Authorization: Bearer <key>' },
   PULSE_ERR_FORBIDDEN: { status: 403, message: 'This key may not do that' },
+  PULSE_ERR_TOKEN_EXPIRED: { status: 401, message: 'The token has expired' },
+  PULSE_ERR_TOKEN_INVALID: {
+    status: 401,
+    message: 'The token is malformed or its signature does not verify',
+  },
+  PULSE_ERR_TOKEN_CLAIM_INVALID: {
+    status: 401,
+    message: 'A claim of the token (iss, aud, nbf) is not accepted',
+  },
+  PULSE_ERR_TOKEN_UNKNOWN_KEY: { status: 401, message: 'The token is signed by a key Pulse does not know' },
+  PULSE_ERR_JWKS_UNAVAILABLE: { status: 503, message: 'The signing keys could not be fetched' },
+  PULSE_ERR_PRIVACY_BUDGET_EXHAUSTED: {
+    status: 429,
+    message: 'The privacy budget of this key is spent for today (UTC): retry tomorrow',
+  },
   PULSE_ERR_INVALID_PARAMETER: { status: 400, message: 'A query parameter is invalid' },
   PULSE_ERR_UNKNOWN_KPI: { status: 404, message: 'No such KPI' },
   PULSE_ERR_NOT_FOUND: { status: 404, message: 'Not found' },

@@ -11,8 +11,9 @@ import {
 } from '../alerts/config.js';
 import { PulseError } from '../errors.js';
 import { DEMO_TOKEN_KEY, MIN_TOKEN_KEY_LENGTH } from '../privacy/index.js';
-import type { Role, StoredKey } from '../security/index.js';
 import { builtInMappings } from '../sources/files/mapping.js';
+import { DEFAULT_JWT_ALGORITHMS, type JwtConfig, type Role, type StoredKey } from '../security/index.js';
+import { DEFAULT_DP, type DpConfig } from '../privacy/dp-config.js';
 
 /** Everything Pulse can be told, after defaults, the config file, the environment and flags. */
 export interface PulseConfig {
@@ -64,6 +65,12 @@ export interface PulseConfig {
       slaMs: number | undefined;
     }[];
   };
+  /** Bearer JWTs verified against a JWKS; off when absent. */
+  readonly jwt: JwtConfig | undefined;
+  /** Differential privacy of the customer-behaviour breakdowns. */
+  readonly dp: DpConfig;
+  /** OTLP/HTTP trace export; off when absent. */
+  readonly telemetry: { readonly otlpEndpoint: string | undefined };
 }
 
 /** `sources.files`: a drop folder read by `pulse start`, and the mapping rules `pulse load` uses too. */
@@ -130,7 +137,24 @@ const fileSchema = {
     privacy: {
       type: 'object',
       additionalProperties: false,
-      properties: { token_key: { type: 'string', minLength: MIN_TOKEN_KEY_LENGTH } },
+      properties: {
+        token_key: { type: 'string', minLength: MIN_TOKEN_KEY_LENGTH },
+        dp: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            epsilon_per_query: { type: 'number', exclusiveMinimum: 0, maximum: 10 },
+            daily_budget_per_key: { type: 'number', exclusiveMinimum: 0, maximum: 1000 },
+            min_cell_count: { type: 'integer', minimum: 0, maximum: 1000000 },
+            exact_roles: { type: 'array', items: { enum: ['admin', 'read'] }, uniqueItems: true },
+          },
+        },
+      },
+    },
+    telemetry: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { otlp_endpoint: { type: 'string', pattern: '^https?://', maxLength: 2048 } },
     },
     business: {
       type: 'object',
@@ -266,6 +290,26 @@ const fileSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
+        jwt: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['issuer', 'audience'],
+          properties: {
+            jwks_url: { type: 'string', pattern: '^https?://', maxLength: 2048 },
+            jwks_file: { type: 'string', minLength: 1 },
+            issuer: { type: 'string', minLength: 1 },
+            audience: { type: 'string', minLength: 1 },
+            roles_claim: { type: 'string', minLength: 1, maxLength: 128 },
+            seller_claim: { type: 'string', minLength: 1, maxLength: 128 },
+            algorithms: {
+              type: 'array',
+              minItems: 1,
+              uniqueItems: true,
+              items: { enum: DEFAULT_JWT_ALGORITHMS },
+            },
+            clock_tolerance_s: { type: 'integer', minimum: 0, maximum: 300 },
+          },
+        },
         keys: {
           type: 'array',
           maxItems: 1000,
@@ -363,6 +407,22 @@ export function loadConfig(
       ? DEFAULT_SCORECARDS
       : parseScorecardsConfig(file.scorecards, problems, alerts);
   const nats = natsConfig(file.sources?.nats ?? {}, env, problems);
+  const jwtFile = file.auth?.jwt;
+  if (jwtFile && (jwtFile.jwks_url === undefined) === (jwtFile.jwks_file === undefined))
+    problems.push('auth.jwt needs exactly one of jwks_url or jwks_file');
+  if (jwtFile?.jwks_file !== undefined) checkJwksFile(jwtFile.jwks_file, problems);
+  const dpFile = file.privacy?.dp ?? {};
+  const dp: DpConfig = {
+    epsilonPerQuery: dpFile.epsilon_per_query ?? DEFAULT_DP.epsilonPerQuery,
+    dailyBudgetPerKey: dpFile.daily_budget_per_key ?? DEFAULT_DP.dailyBudgetPerKey,
+    minCellCount: dpFile.min_cell_count ?? DEFAULT_DP.minCellCount,
+    exactRoles: (dpFile.exact_roles as DpConfig['exactRoles'] | undefined) ?? DEFAULT_DP.exactRoles,
+  };
+  if (dp.epsilonPerQuery > dp.dailyBudgetPerKey)
+    problems.push('privacy.dp.epsilon_per_query must not exceed privacy.dp.daily_budget_per_key');
+  const otlpEndpoint = env.PULSE_OTLP_ENDPOINT || file.telemetry?.otlp_endpoint;
+  if (otlpEndpoint !== undefined && !/^https?:\/\/[^\s]+$/.test(otlpEndpoint))
+    problems.push(`telemetry.otlp_endpoint must be an http(s) URL, got "${otlpEndpoint}"`);
   if (problems.length > 0) {
     throw new PulseError(
       'PULSE_ERR_CONFIG',
@@ -430,6 +490,20 @@ export function loadConfig(
         slaMs: job.sla_ms,
       })),
     },
+    jwt: jwtFile
+      ? {
+          ...(jwtFile.jwks_url !== undefined ? { jwksUrl: jwtFile.jwks_url } : {}),
+          ...(jwtFile.jwks_file !== undefined ? { jwksFile: jwtFile.jwks_file } : {}),
+          issuer: jwtFile.issuer,
+          audience: jwtFile.audience,
+          rolesClaim: jwtFile.roles_claim ?? 'roles',
+          ...(jwtFile.seller_claim !== undefined ? { sellerClaim: jwtFile.seller_claim } : {}),
+          algorithms: jwtFile.algorithms ?? DEFAULT_JWT_ALGORITHMS,
+          clockToleranceS: jwtFile.clock_tolerance_s ?? 5,
+        }
+      : undefined,
+    dp,
+    telemetry: { otlpEndpoint },
   };
 }
 
@@ -443,7 +517,16 @@ function durationMs(iso: string): number {
 interface ConfigFile {
   server?: { host?: string; port?: number; body_limit_bytes?: number; max_batch_events?: number };
   warehouse?: { path?: string; memory_limit?: string; threads?: number };
-  privacy?: { token_key?: string };
+  privacy?: {
+    token_key?: string;
+    dp?: {
+      epsilon_per_query?: number;
+      daily_budget_per_key?: number;
+      min_cell_count?: number;
+      exact_roles?: string[];
+    };
+  };
+  telemetry?: { otlp_endpoint?: string };
   business?: { time_zone?: string };
   refresh?: { debounce_ms?: number };
   quality?: { enabled?: boolean };
@@ -457,7 +540,19 @@ interface ConfigFile {
     retry_backoff_ms?: number[];
     jobs?: { name: string; kpis?: string[]; every: string; sla_ms?: number }[];
   };
-  auth?: { keys?: { id: string; name: string; sha256: string; roles: string[]; expires_at?: string }[] };
+  auth?: {
+    jwt?: {
+      jwks_url?: string;
+      jwks_file?: string;
+      issuer: string;
+      audience: string;
+      roles_claim?: string;
+      seller_claim?: string;
+      algorithms?: string[];
+      clock_tolerance_s?: number;
+    };
+    keys?: { id: string; name: string; sha256: string; roles: string[]; expires_at?: string }[];
+  };
   alerts?: unknown;
   scorecards?: unknown;
 }
@@ -547,6 +642,21 @@ function readConfigFile(path: string | undefined, problems: string[]): ConfigFil
     return {};
   }
   return document as ConfigFile;
+}
+
+/** A local JWKS must be a JSON object with a `keys` array: said at start, not at the first request. */
+function checkJwksFile(path: string, problems: string[]): void {
+  if (!existsSync(path)) {
+    problems.push(`auth.jwt.jwks_file "${path}" does not exist`);
+    return;
+  }
+  try {
+    const document = JSON.parse(readFileSync(path, 'utf8')) as { keys?: unknown };
+    if (!Array.isArray(document.keys) || document.keys.length === 0)
+      problems.push(`auth.jwt.jwks_file "${path}" has no "keys" array of JSON Web Keys`);
+  } catch (error) {
+    problems.push(`auth.jwt.jwks_file "${path}" is not JSON: ${(error as Error).message}`);
+  }
 }
 
 /** True when the IANA zone is known to this runtime. */

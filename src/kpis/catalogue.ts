@@ -2,8 +2,26 @@ import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 
-export const DIMENSIONS = ['channel', 'brand', 'country', 'seller', 'category'] as const;
+export const DIMENSIONS = [
+  'channel',
+  'brand',
+  'country',
+  'seller',
+  'category',
+  'loyalty_tier',
+  'segment',
+] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
+
+/**
+ * Attributes of the customer: breakdowns by them describe people's behaviour, so they are answered
+ * with differential privacy (src/privacy/dp.ts), on request only (never held live nor streamed).
+ */
+export const CUSTOMER_DIMENSIONS: readonly Dimension[] = ['loyalty_tier', 'segment'];
+
+export function isCustomerDimension(dimension: string | null | undefined): boolean {
+  return (CUSTOMER_DIMENSIONS as readonly (string | null | undefined)[]).includes(dimension);
+}
 export type KpiKind = 'money' | 'ratio' | 'index' | 'count';
 
 export interface Measure {

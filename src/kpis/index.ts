@@ -1,4 +1,10 @@
-export { loadCatalogue, DIMENSIONS, CATALOGUE_FILE } from './catalogue.js';
+export {
+  loadCatalogue,
+  CUSTOMER_DIMENSIONS,
+  DIMENSIONS,
+  CATALOGUE_FILE,
+  isCustomerDimension,
+} from './catalogue.js';
 export type { Catalogue, Dimension, KpiDefinition, KpiKind, Measure } from './catalogue.js';
 export { compileMeasureQuery, compileSnapshotQuery, kpiInputs, SERIES_GRAINS } from './compile.js';
 export type { CompiledQuery, MeasureQuery, SeriesGrain } from './compile.js';

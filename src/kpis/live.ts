@@ -12,7 +12,7 @@ import {
   type KpiAnswer,
   type KpiPoint,
 } from './answer.js';
-import type { Catalogue, Dimension, KpiDefinition } from './catalogue.js';
+import { isCustomerDimension, type Catalogue, type Dimension, type KpiDefinition } from './catalogue.js';
 import { kpiInputs } from './compile.js';
 import {
   compileLiveMeasure,
@@ -178,7 +178,7 @@ export class LiveKpis {
     const numerator = kpi.numerator;
     if (!numerator) return [];
     const overridden = (d: Dimension) => Boolean(numerator.sql_by?.[d] ?? kpi.denominator?.sql_by?.[d]);
-    const shared = kpi.dimensions.filter((d) => !overridden(d));
+    const shared = liveDimensionsOf(kpi).filter((d) => !overridden(d));
     const rows = new Map<string, { num?: Row; den?: Row }>();
     const collect = async (
       side: 'num' | 'den',
@@ -199,7 +199,7 @@ export class LiveKpis {
     };
     await collect('num', shared);
     await collect('den', shared);
-    for (const d of kpi.dimensions.filter(overridden)) {
+    for (const d of liveDimensionsOf(kpi).filter(overridden)) {
       await collect('num', [d], numerator.sql_by?.[d], d);
       await collect('den', [d], kpi.denominator?.sql_by?.[d], d);
     }
@@ -231,7 +231,7 @@ export class LiveKpis {
         answer: totalAnswer,
         newestIngestMs: newest,
       });
-      for (const dim of kpi.dimensions) {
+      for (const dim of liveDimensionsOf(kpi)) {
         const breakdown: KpiPoint[] = [];
         for (const [key, pair] of rows) {
           if (!key.startsWith(`${dim}|`)) continue;
@@ -274,7 +274,7 @@ export class LiveKpis {
         answer: totalAnswer,
         newestIngestMs: newest,
       });
-      for (const dim of kpi.dimensions) {
+      for (const dim of liveDimensionsOf(kpi)) {
         const breakdown = rows
           .filter((row) => row.dim === dim)
           .map((row) => ({
@@ -340,4 +340,9 @@ function fingerprint(answer: KpiAnswer): string {
     answer.quality,
     answer.quality_hold?.rules,
   ]);
+}
+
+/** Customer dimensions are answered on request with differential privacy, never held live. */
+function liveDimensionsOf(kpi: KpiDefinition): readonly Dimension[] {
+  return kpi.dimensions.filter((dimension) => !isCustomerDimension(dimension));
 }

@@ -1,5 +1,5 @@
 export { RefreshLoop } from './refresh-loop.js';
-export type { RefreshLoopOptions } from './refresh-loop.js';
+export type { RefreshCause, RefreshLoopOptions, RunCauses } from './refresh-loop.js';
 export { FreshnessTracker } from './freshness.js';
 export { RunHistory } from './run-history.js';
 export type { RunRecord, RunListQuery } from './run-history.js';

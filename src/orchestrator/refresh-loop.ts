@@ -1,8 +1,24 @@
+import type { SpanContext } from '@opentelemetry/api';
 import type { RunResult } from '../models/index.js';
+
+/** Why a run happens: a commit, with the correlation ids of its requests and its span. */
+export interface RefreshCause {
+  readonly correlationIds: readonly string[];
+  readonly trace?: SpanContext;
+}
+
+/** What a run was asked for by: the first causes (bounded) and how many correlation ids in all. */
+export interface RunCauses {
+  readonly causes: readonly RefreshCause[];
+  readonly correlationIdCount: number;
+}
+
+/** Causes kept per run: a run triggered by a flood of commits logs the first ones and a count. */
+const MAX_CAUSES = 256;
 
 export interface RefreshLoopOptions {
   /** Runs the models once (incrementally), recording what triggered the run. */
-  readonly run: (trigger: string) => Promise<RunResult>;
+  readonly run: (trigger: string, causes: RunCauses) => Promise<RunResult>;
   /** Waits until every batch submitted so far is committed. */
   readonly drained: () => Promise<void>;
   /** Coalesces the commits that arrive within this many ms into one run. */
@@ -32,6 +48,8 @@ export class RefreshLoop {
   /** When the oldest commit not yet covered by a run asked for one. */
   #requestedAt: number | undefined;
   #trigger = 'refresh';
+  #causes: RefreshCause[] = [];
+  #correlationIdCount = 0;
   lastResult: RunResult | undefined;
   lastError: unknown;
 
@@ -40,7 +58,11 @@ export class RefreshLoop {
   }
 
   /** A commit happened: schedule a run. */
-  request(): void {
+  request(cause?: RefreshCause): void {
+    if (cause) {
+      this.#correlationIdCount += cause.correlationIds.length;
+      if (this.#causes.length < MAX_CAUSES) this.#causes.push(cause);
+    }
     if (this.#stopped) return;
     this.#pending = true;
     this.#requestedAt ??= performance.now();
@@ -112,7 +134,10 @@ export class RefreshLoop {
         const trigger = this.#trigger;
         this.#trigger = 'refresh';
         try {
-          this.lastResult = await this.#runWithRetries(trigger);
+          const causes = { causes: this.#causes, correlationIdCount: this.#correlationIdCount };
+          this.#causes = [];
+          this.#correlationIdCount = 0;
+          this.lastResult = await this.#runWithRetries(trigger, causes);
           this.lastError = undefined;
           this.#options.onRun?.(this.lastResult);
           const elapsed = requestedAt === undefined ? undefined : performance.now() - requestedAt;
@@ -131,11 +156,11 @@ export class RefreshLoop {
     return this.#running;
   }
 
-  async #runWithRetries(trigger: string): Promise<RunResult> {
+  async #runWithRetries(trigger: string, causes: RunCauses): Promise<RunResult> {
     const waits = this.#options.retryBackoffMs ?? [];
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await this.#options.run(attempt === 0 ? trigger : `${trigger}:retry`);
+        return await this.#options.run(attempt === 0 ? trigger : `${trigger}:retry`, causes);
       } catch (error) {
         const wait = waits[attempt];
         if (wait === undefined || this.#stopped) throw error;

@@ -1,10 +1,12 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Alerting } from '../alerts/index.js';
 import type { KpiSnapshot, LiveKpis } from '../kpis/index.js';
 import type { LineageGraph } from '../lineage/index.js';
-import type { PulseMetrics } from '../observability/index.js';
+import type { PulseMetrics, Telemetry } from '../observability/index.js';
+import type { JwtVerifier } from '../security/index.js';
 import { eventsRoute, type DeliverBody } from '../sources/index.js';
 import { alertRoutes } from './alert-routes.js';
 import { authPlugin } from './auth.js';
@@ -16,6 +18,7 @@ import { kpiRoutes } from './kpi-routes.js';
 import { qualityRoutes, type QualityRoutesOptions } from './quality-routes.js';
 import { lineageRoutes } from './lineage-routes.js';
 import { runRoutes, type RunHistory } from './run-routes.js';
+import type { PrivateBreakdown } from './private-breakdowns.js';
 import { streamRoutes } from './stream-routes.js';
 
 export interface ServeOptions {
@@ -46,16 +49,34 @@ export interface ServeOptions {
   readonly lineage: () => Promise<LineageGraph>;
   /** The model runs recorded in the warehouse. */
   readonly runs: RunHistory;
+  readonly telemetry?: Telemetry;
+  readonly privateBreakdown: PrivateBreakdown;
+  /** Verifies Bearer JWTs when `auth.jwt` is configured. */
+  readonly jwt?: JwtVerifier | undefined;
+  readonly logStream?: NodeJS.WritableStream | undefined;
+}
+
+/** A caller's x-request-id is kept when it is a sane token; anything else gets a fresh UUID. */
+const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+function correlationIdOf(header: string | string[] | undefined): string {
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
 }
 
 /** The Fastify app: ingest, KPIs, health and OpenAPI docs, each area a plugin. */
 export async function buildApp(options: ServeOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: options.logLevel },
+    logger: {
+      level: options.logLevel,
+      ...(options.logStream ? { stream: options.logStream } : {}),
+    },
+    // Every log line of a request carries its correlation id, which the response echoes back.
+    genReqId: (request) => correlationIdOf(request.headers['x-request-id']),
+    logController: new LogController({ requestIdLogLabel: 'correlation_id' }),
     bodyLimit: options.bodyLimitBytes,
     // Query strings with duplicated keys or huge values are refused by the schemas, not coerced silently.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
-    requestIdHeader: 'x-request-id',
+    requestIdHeader: false,
     // A client that trickles its request is cut off; streams are long responses, not long requests.
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
@@ -63,6 +84,7 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
   });
   app.setErrorHandler(handleError);
   app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
     void reply.header('x-content-type-options', 'nosniff');
     void reply.header('x-frame-options', 'DENY');
     void reply.header('referrer-policy', 'no-referrer');
@@ -93,14 +115,19 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  await app.register(authPlugin, { keys: options.keys.ring });
+  await app.register(authPlugin, { keys: options.keys.ring, ...(options.jwt ? { jwt: options.jwt } : {}) });
   await app.register(keyRoutes, { admin: options.keys });
   await app.register(eventsRoute, {
     deliverBody: options.deliverBody,
     overloaded: options.overloaded,
     maxBatchEvents: options.maxBatchEvents,
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
   });
-  await app.register(kpiRoutes, { snapshot: options.snapshot, live: options.live });
+  await app.register(kpiRoutes, {
+    snapshot: options.snapshot,
+    live: options.live,
+    privateBreakdown: options.privateBreakdown,
+  });
   if (options.alerting) await app.register(alertRoutes, { alerting: options.alerting });
   await app.register(kpiDetailRoutes, {
     engine: options.snapshot.engine,
@@ -129,7 +156,12 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
   app.get('/healthz', { schema: { summary: 'Liveness', tags: ['health'] } }, async () => ({ status: 'ok' }));
   app.get(
     '/readyz',
-    { schema: { summary: 'Readiness of the warehouse and the refresh loop', tags: ['health'] } },
+    {
+      schema: {
+        summary: 'Readiness: every registered part (warehouse, refresh loop, exporters, sinks) in checks',
+        tags: ['health'],
+      },
+    },
     async (_request, reply) => {
       const health = await options.health();
       return reply

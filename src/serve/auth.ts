@@ -1,7 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { PulseError } from '../errors.js';
-import { allows, checkKey, type KeyRing, type Principal } from '../security/index.js';
+import {
+  allows,
+  checkKey,
+  looksLikeJwt,
+  type JwtVerifier,
+  type KeyRing,
+  type Principal,
+} from '../security/index.js';
 
 type Allowed = 'ingest' | 'read' | 'admin' | 'seller';
 
@@ -70,7 +77,7 @@ function presentedKey(request: FastifyRequest): string | undefined {
 }
 
 /** Checks every request against the key ring before its handler runs. */
-export const authPlugin = fp(async (app: FastifyInstance, options: { keys: KeyRing }) => {
+export const authPlugin = fp(async (app: FastifyInstance, options: { keys: KeyRing; jwt?: JwtVerifier }) => {
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
@@ -80,24 +87,43 @@ export const authPlugin = fp(async (app: FastifyInstance, options: { keys: KeyRi
       void reply.header('www-authenticate', 'Bearer realm="pulse"');
       throw new PulseError('PULSE_ERR_UNAUTHENTICATED', undefined, { field: 'authorization' });
     }
-    const check = checkKey(key, options.keys.lookup);
-    if (!check.ok) {
-      void reply.header('www-authenticate', 'Bearer realm="pulse", error="invalid_token"');
-      throw new PulseError(
-        'PULSE_ERR_UNAUTHENTICATED',
-        `The API key is ${check.reason === 'malformed' ? 'malformed' : check.reason === 'unknown' ? 'not known' : check.reason}`,
-        {
-          field: 'authorization',
-        },
-      );
+    const principal = await authenticate(key, options);
+    if (principal instanceof PulseError) {
+      if (principal.status === 401)
+        void reply.header('www-authenticate', 'Bearer realm="pulse", error="invalid_token"');
+      throw principal;
     }
     const allowed = ACCESS[`${request.method} ${route}`] ?? ['admin'];
-    if (!allows(check.principal, allowed)) {
+    if (!allows(principal, allowed)) {
       throw new PulseError(
         'PULSE_ERR_FORBIDDEN',
-        `This key's roles (${check.principal.roles.join(', ')}) do not allow ${request.method} ${route}`,
+        `This key's roles (${principal.roles.join(', ') || 'none'}) do not allow ${request.method} ${route}`,
       );
     }
-    request.principal = check.principal;
+    request.principal = principal;
   });
 });
+
+/**
+ * A Pulse API key is checked against the key ring; anything shaped like a JWT, when JWTs are
+ * configured, against the JWKS. Both end as the same Principal, so every route checks roles alike.
+ */
+async function authenticate(
+  key: string,
+  options: { keys: KeyRing; jwt?: JwtVerifier },
+): Promise<Principal | PulseError> {
+  if (options.jwt && !key.startsWith('pulse_') && looksLikeJwt(key)) {
+    try {
+      return await options.jwt.verify(key);
+    } catch (error) {
+      return error instanceof PulseError ? error : new PulseError('PULSE_ERR_TOKEN_INVALID');
+    }
+  }
+  const check = checkKey(key, options.keys.lookup);
+  if (check.ok) return check.principal;
+  return new PulseError(
+    'PULSE_ERR_UNAUTHENTICATED',
+    `The API key is ${check.reason === 'malformed' ? 'malformed' : check.reason === 'unknown' ? 'not known' : check.reason}`,
+    { field: 'authorization' },
+  );
+}

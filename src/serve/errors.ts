@@ -18,7 +18,10 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
   if (error instanceof PulseError) {
     if (error.code === 'PULSE_ERR_OVERLOADED') void reply.header('retry-after', '1');
     else if (error.code === 'PULSE_ERR_STREAM_UNAVAILABLE') void reply.header('retry-after', '2');
-    else if (error.code === 'PULSE_ERR_UNAVAILABLE') {
+    else if (error.code === 'PULSE_ERR_PRIVACY_BUDGET_EXHAUSTED') {
+      const seconds = (error.details as { retry_after_s?: number } | undefined)?.retry_after_s;
+      if (seconds !== undefined) void reply.header('retry-after', String(seconds));
+    } else if (error.code === 'PULSE_ERR_UNAVAILABLE') {
       void reply.header('retry-after', '5');
       request.log.error({ err: error }, error.message);
     } else if (error.status >= 500) request.log.error({ err: error }, error.message);

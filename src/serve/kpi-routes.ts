@@ -1,10 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Dimension, KpiSnapshot, LiveKpis, NamedWindow } from '../kpis/index.js';
-import { DIMENSIONS, NAMED_WINDOWS, SERIES_GRAINS } from '../kpis/index.js';
+import { DIMENSIONS, isCustomerDimension, NAMED_WINDOWS, SERIES_GRAINS } from '../kpis/index.js';
+import type { PrivateBreakdown } from './private-breakdowns.js';
 
 export interface KpiRoutesOptions {
   readonly snapshot: KpiSnapshot;
   readonly live: LiveKpis;
+  /** Answers breakdowns by customer attributes (differential privacy). */
+  readonly privateBreakdown: PrivateBreakdown;
 }
 
 const windowQuery = {
@@ -24,7 +27,10 @@ const windowQuery = {
 } as const;
 
 /** `GET /v1/kpis` and `GET /v1/kpis/{id}`: governed values with definition, lineage and freshness. */
-export const kpiRoutes: FastifyPluginAsync<KpiRoutesOptions> = async (app, { snapshot, live }) => {
+export const kpiRoutes: FastifyPluginAsync<KpiRoutesOptions> = async (
+  app,
+  { snapshot, live, privateBreakdown },
+) => {
   app.get(
     '/v1/kpis',
     {
@@ -68,6 +74,8 @@ export const kpiRoutes: FastifyPluginAsync<KpiRoutesOptions> = async (app, { sna
       const { id } = request.params as { id: string };
       const query = request.query as Record<string, string | undefined>;
       const seller = request.principal?.sellerId ?? undefined;
+      if (isCustomerDimension(query.by) && request.principal)
+        return privateBreakdown(id, seller === undefined ? query : { ...query, seller }, request.principal);
       if (seller !== undefined) return snapshot.one(id, { ...query, seller });
       if (
         query.from === undefined &&

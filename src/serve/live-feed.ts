@@ -1,6 +1,7 @@
 import { PulseError } from '../errors.js';
 import {
   DIMENSIONS,
+  isCustomerDimension,
   NAMED_WINDOWS,
   type Dimension,
   type LiveListener,
@@ -52,10 +53,15 @@ export function parseFeedFilter(query: Record<string, unknown>, knownKpis: reado
     });
   }
   const by = text('by') ?? null;
-  if (by !== null && !(DIMENSIONS as readonly string[]).includes(by)) {
-    throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `by must be one of ${DIMENSIONS.join(', ')}`, {
-      field: 'by',
-    });
+  const streamable = DIMENSIONS.filter((dimension) => !isCustomerDimension(dimension));
+  if (by !== null && !(streamable as readonly string[]).includes(by)) {
+    throw new PulseError(
+      'PULSE_ERR_INVALID_PARAMETER',
+      isCustomerDimension(by)
+        ? `by=${by} is a customer attribute: ask GET /v1/kpis/{id}?by=${by}, answered with differential privacy`
+        : `by must be one of ${streamable.join(', ')}`,
+      { field: 'by' },
+    );
   }
   return { kpis, window: window as NamedWindow, by: by as Dimension | null };
 }

@@ -1,3 +1,4 @@
+import type { SpanContext } from '@opentelemetry/api';
 import type { EventMediaType } from './http/parse-body.js';
 
 /** One item a source delivers: a parsed JSON value, or a piece of text that would not parse. */
@@ -27,6 +28,10 @@ export interface DeliveryMeta {
   readonly sourceKind: string;
   readonly receivedAt?: Date;
   readonly batchId?: string;
+  /** The request's correlation id (x-request-id), carried into the commit and the model run. */
+  readonly correlationId?: string;
+  /** The ingest span, parent of the commit span. */
+  readonly trace?: SpanContext;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { SpanContext } from '@opentelemetry/api';
 import {
   BIGINT,
   DuckDBDataChunk,
@@ -34,6 +35,9 @@ export interface CommitRequest {
   readonly receivedAt: Date;
   readonly events: readonly StagedEvent[];
   readonly quarantined: readonly QuarantineRecord[];
+  /** Who asked (the request's correlation id, else the batch id): logged by the run it triggers. */
+  readonly correlationId?: string;
+  readonly trace?: SpanContext;
 }
 
 export interface CommitResult {
@@ -52,6 +56,8 @@ export interface CommitInfo {
   /** When the oldest request of the group was received: its ingest-to-commit time is the group's worst. */
   readonly oldestReceivedAt: Date;
   readonly durationMs: number;
+  /** The requests of the group, in commit order. */
+  readonly requests: readonly { readonly correlationId: string; readonly trace?: SpanContext }[];
 }
 
 interface Pending {
@@ -174,6 +180,10 @@ export class BronzeWriter {
               new Date(8.64e15),
             ),
             durationMs: performance.now() - started,
+            requests: group.map(({ request }) => ({
+              correlationId: request.correlationId ?? request.batchId,
+              ...(request.trace ? { trace: request.trace } : {}),
+            })),
           });
         } catch (error) {
           this.#queuedEvents -= size;

@@ -19,3 +19,5 @@ export type { Row } from './query.js';
 export { insertApiKey, loadApiKeys, revokeApiKey } from './api-keys.js';
 export { insertKpiComment, listKpiComments } from './comments.js';
 export type { KpiComment } from './comments.js';
+export { PrivacyBudgetLedger } from './dp-budget.js';
+export type { BudgetSpend } from './dp-budget.js';

@@ -55,6 +55,8 @@ export function createIngestor(deps: {
       receivedAt,
       events: batch.events,
       quarantined: batch.quarantined,
+      ...(meta.correlationId !== undefined ? { correlationId: meta.correlationId } : {}),
+      ...(meta.trace !== undefined ? { trace: meta.trace } : {}),
     });
     return {
       batch_id: batchId,

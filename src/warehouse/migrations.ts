@@ -136,6 +136,18 @@ const MIGRATIONS: readonly { id: number; sql: string }[] = [
         detail       VARCHAR
       );`,
   },
+  {
+    // ε spent per key (or token subject) per UTC day, in millionths so sums are exact.
+    id: 7,
+    sql: `
+      CREATE TABLE pulse_dp_budget (
+        principal   VARCHAR NOT NULL,
+        day         DATE    NOT NULL,
+        spent_micro BIGINT  NOT NULL,
+        updated_at  TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (principal, day)
+      );`,
+  },
 ];
 
 export async function migrate(connection: DuckDBConnection): Promise<void> {

@@ -160,3 +160,123 @@ describe('configuration', () => {
     );
   });
 });
+
+describe('configuration of JWTs, differential privacy and telemetry', () => {
+  const env = { PULSE_TOKEN_KEY: 'k'.repeat(20) };
+  it('is off by default, with the documented privacy defaults', () => {
+    const config = loadConfig({}, env);
+    assert.equal(config.jwt, undefined);
+    assert.equal(config.telemetry.otlpEndpoint, undefined);
+    assert.deepEqual(config.dp, {
+      epsilonPerQuery: 0.5,
+      dailyBudgetPerKey: 5,
+      minCellCount: 10,
+      exactRoles: ['admin'],
+    });
+  });
+  it('reads auth.jwt, privacy.dp and telemetry from the file, and the endpoint from the environment', () => {
+    const jwks = file('{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b"}]}');
+    const path = file(
+      [
+        'auth:',
+        '  jwt:',
+        `    jwks_file: ${jwks}`,
+        '    issuer: https://idp.example/',
+        '    audience: pulse',
+        '    seller_claim: seller',
+        '    algorithms: [ES256]',
+        'privacy:',
+        '  dp:',
+        '    epsilon_per_query: 0.25',
+        '    daily_budget_per_key: 2',
+        '    min_cell_count: 25',
+        '    exact_roles: [admin, read]',
+        'telemetry:',
+        '  otlp_endpoint: http://collector:4318/v1/traces',
+      ].join('\n'),
+    );
+    const config = loadConfig({ configFile: path }, env);
+    assert.deepEqual(config.jwt, {
+      jwksFile: jwks,
+      issuer: 'https://idp.example/',
+      audience: 'pulse',
+      rolesClaim: 'roles',
+      sellerClaim: 'seller',
+      algorithms: ['ES256'],
+      clockToleranceS: 5,
+    });
+    assert.deepEqual(config.dp, {
+      epsilonPerQuery: 0.25,
+      dailyBudgetPerKey: 2,
+      minCellCount: 25,
+      exactRoles: ['admin', 'read'],
+    });
+    assert.equal(config.telemetry.otlpEndpoint, 'http://collector:4318/v1/traces');
+    const overridden = loadConfig(
+      { configFile: path },
+      { ...env, PULSE_OTLP_ENDPOINT: 'https://otel.example/v1/traces' },
+    );
+    assert.equal(overridden.telemetry.otlpEndpoint, 'https://otel.example/v1/traces');
+  });
+  it('names every bad JWT, privacy and telemetry setting', () => {
+    const noSource = file('auth:\n  jwt:\n    issuer: x\n    audience: y\n');
+    assert.throws(
+      () => loadConfig({ configFile: noSource }, env),
+      /auth\.jwt needs exactly one of jwks_url or jwks_file/,
+    );
+    const both = file(
+      'auth:\n  jwt:\n    jwks_url: https://a/jwks\n    jwks_file: /x\n    issuer: x\n    audience: y\n',
+    );
+    assert.throws(() => loadConfig({ configFile: both }, env), /exactly one of jwks_url or jwks_file/);
+    const hs = file(
+      'auth:\n  jwt:\n    jwks_url: https://a/jwks\n    issuer: x\n    audience: y\n    algorithms: [HS256]\n',
+    );
+    assert.throws(
+      () => loadConfig({ configFile: hs }, env),
+      /auth\.jwt\.algorithms\.0 must be equal to one of the allowed values/,
+    );
+    const noIssuer = file('auth:\n  jwt:\n    jwks_url: https://a/jwks\n    audience: y\n');
+    assert.throws(() => loadConfig({ configFile: noIssuer }, env), /must have required property 'issuer'/);
+    const ftp = file('auth:\n  jwt:\n    jwks_url: ftp://a/jwks\n    issuer: x\n    audience: y\n');
+    assert.throws(() => loadConfig({ configFile: ftp }, env), /auth\.jwt\.jwks_url must match pattern/);
+    const missing = file(
+      `auth:\n  jwt:\n    jwks_file: ${join(dir, 'nope.json')}\n    issuer: x\n    audience: y\n`,
+    );
+    assert.throws(() => loadConfig({ configFile: missing }, env), /jwks_file ".*nope\.json" does not exist/);
+    const notJson = file(
+      `auth:\n  jwt:\n    jwks_file: ${file('not json')}\n    issuer: x\n    audience: y\n`,
+    );
+    assert.throws(() => loadConfig({ configFile: notJson }, env), /jwks_file ".*" is not JSON/);
+    const noKeys = file(
+      `auth:\n  jwt:\n    jwks_file: ${file('{"keys":[]}')}\n    issuer: x\n    audience: y\n`,
+    );
+    assert.throws(() => loadConfig({ configFile: noKeys }, env), /has no "keys" array/);
+    const dp = file(
+      'privacy:\n  dp:\n    epsilon_per_query: 0\n    daily_budget_per_key: "lots"\n    min_cell_count: -1\n    exact_roles: [seller]\n',
+    );
+    assert.throws(
+      () => loadConfig({ configFile: dp }, env),
+      (error: Error) => {
+        assert.match(error.message, /privacy\.dp\.epsilon_per_query must be > 0/);
+        assert.match(error.message, /privacy\.dp\.daily_budget_per_key must be number/);
+        assert.match(error.message, /privacy\.dp\.min_cell_count must be >= 0/);
+        assert.match(error.message, /privacy\.dp\.exact_roles\.0 must be equal to one of the allowed values/);
+        return true;
+      },
+    );
+    const overspent = file('privacy:\n  dp:\n    epsilon_per_query: 2\n    daily_budget_per_key: 1\n');
+    assert.throws(
+      () => loadConfig({ configFile: overspent }, env),
+      /epsilon_per_query must not exceed privacy\.dp\.daily_budget_per_key/,
+    );
+    const endpoint = file('telemetry:\n  otlp_endpoint: collector:4318\n');
+    assert.throws(
+      () => loadConfig({ configFile: endpoint }, env),
+      /telemetry\.otlp_endpoint must match pattern/,
+    );
+    assert.throws(
+      () => loadConfig({}, { ...env, PULSE_OTLP_ENDPOINT: 'not a url' }),
+      /telemetry\.otlp_endpoint must be an http\(s\) URL, got "not a url"/,
+    );
+  });
+});

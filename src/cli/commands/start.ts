@@ -59,6 +59,9 @@ export async function runStart(argv: string[]): Promise<number> {
     refreshSlaMs: config.orchestrator.refreshSlaMs,
     retryBackoffMs: config.orchestrator.retryBackoffMs,
     jobs: config.orchestrator.jobs,
+    jwt: config.jwt,
+    dp: config.dp,
+    otlpEndpoint: config.telemetry.otlpEndpoint,
   });
   const url = pulse.url.replace('127.0.0.1', 'localhost');
   process.stderr.write(

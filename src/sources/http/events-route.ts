@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { PulseError } from '../../errors.js';
+import type { Telemetry } from '../../observability/index.js';
 import type { DeliverBody } from '../types.js';
 import { EVENT_MEDIA_TYPES, type EventMediaType } from './parse-body.js';
 
@@ -8,6 +9,8 @@ export interface EventsRouteOptions {
   /** True while ingest is at capacity: the request is refused before its body is parsed. */
   readonly overloaded?: () => boolean;
   readonly maxBatchEvents: number;
+  /** Traces each request as the `pulse.ingest` span, child of the caller's `traceparent`. */
+  readonly telemetry?: Telemetry;
 }
 
 const receiptSchema = {
@@ -65,10 +68,31 @@ export const eventsRoute: FastifyPluginAsync<EventsRouteOptions> = async (app: F
         });
       }
       if (options.overloaded?.()) throw new PulseError('PULSE_ERR_OVERLOADED');
-      const receipt = await options.deliverBody(mediaType, request.body as string, options.maxBatchEvents, {
-        sourceKind: 'http',
-        receivedAt: new Date(),
+      const span = options.telemetry?.startSpan('pulse.ingest', {
+        parent: options.telemetry.extract(request.headers),
+        attributes: { 'pulse.source': 'http', 'http.request.body.size': (request.body as string).length },
       });
+      let receipt;
+      try {
+        receipt = await options.deliverBody(mediaType, request.body as string, options.maxBatchEvents, {
+          sourceKind: 'http',
+          receivedAt: new Date(),
+          correlationId: request.id,
+          ...(span && options.telemetry?.enabled ? { trace: span.spanContext() } : {}),
+        });
+      } catch (error) {
+        if (span) options.telemetry?.fail(span, error);
+        throw error;
+      }
+      span
+        ?.setAttributes({
+          'pulse.batch_id': receipt.batch_id,
+          'pulse.events.accepted': receipt.accepted,
+          'pulse.events.duplicates': receipt.duplicates,
+          'pulse.events.quarantined': receipt.quarantined,
+          'pulse.correlation_id': request.id,
+        })
+        .end();
       const nothingStored = receipt.accepted === 0 && receipt.duplicates === 0 && receipt.quarantined > 0;
       return reply.code(nothingStored ? 422 : 200).send(receipt);
     },
