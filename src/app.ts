@@ -6,6 +6,7 @@ import { loadModels, ModelRunner, type RunResult } from './models/index.js';
 import { createMetrics, type PulseMetrics } from './observability/index.js';
 import { FreshnessTracker, RefreshLoop } from './orchestrator/index.js';
 import { createTokeniser } from './privacy/index.js';
+import { MartsPublisher, type MartsOptions } from './publish/index.js';
 import { demoStoredKey, generateKey, KeyRing, type Role, type StoredKey } from './security/index.js';
 import { buildApp } from './serve/index.js';
 import type { Deliver, DeliverBody, DeliveryReceipt } from './sources/index.js';
@@ -42,6 +43,8 @@ export interface PulseOptions {
   readonly maxQueuedEvents?: number;
   /** The clock the KPI windows use (tests pin it). */
   readonly now?: () => Date;
+  /** PostgreSQL marts the gold tables and KPI values are published to (none: not published). */
+  readonly marts?: Omit<MartsOptions, 'timeZone'>;
 }
 
 /** A running Pulse: one process, one DuckDB file, ingest + refresh loop + API. */
@@ -57,6 +60,8 @@ export interface RunningPulse {
   readonly live: LiveKpis;
   readonly engine: KpiEngine;
   readonly metrics: PulseMetrics;
+  /** The PostgreSQL marts publisher, when configured. */
+  readonly publisher: MartsPublisher | undefined;
   /** Runs the models now; resolves when every event committed before the call is reflected. */
   refresh(): Promise<RunResult | undefined>;
   /** Rebuilds every model from scratch: the reference path. */
@@ -80,6 +85,7 @@ export interface Pipeline {
   readonly snapshot: KpiSnapshot;
   readonly live: LiveKpis;
   readonly metrics: PulseMetrics;
+  readonly publisher: MartsPublisher | undefined;
   close(): Promise<void>;
 }
 
@@ -121,6 +127,10 @@ export async function openPipeline(
   // Live values are recomputed on three connections at once: most of a refresh's latency.
   const liveConnections = [warehouse.reader, await warehouse.connect(), await warehouse.connect()];
   const live = new LiveKpis(liveConnections, catalogue, { timeZone, now: options.now });
+  // The publisher reads its own DuckDB snapshot and never holds up ingest or the refresh loop.
+  const publisher = options.marts
+    ? new MartsPublisher(await warehouse.connect(), models, live, { ...options.marts, timeZone })
+    : undefined;
   const freshness = new FreshnessTracker((seconds) => metrics.ingestToVisibleSeconds.observe(seconds));
   const loop = new RefreshLoop({
     run: async () => {
@@ -138,6 +148,7 @@ export async function openPipeline(
         metrics.liveRecomputeSeconds.observe((performance.now() - liveStarted) / 1000);
       }
       freshness.visible(result.watermarkTo);
+      publisher?.request();
       return result;
     },
     drained: () => writer.drained(),
@@ -162,11 +173,13 @@ export async function openPipeline(
     snapshot,
     live,
     metrics,
+    publisher,
     async close() {
       if (closed) return;
       closed = true;
       await writer.drained();
       await loop.stop();
+      await publisher?.close();
       await pool?.close();
       await warehouse.close();
     },
@@ -229,6 +242,8 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
               watermark: loop.lastResult?.watermarkTo.toString() ?? null,
             },
         live: { computed_at: live.computedAt?.toISOString() ?? null },
+        // Reported, never part of readiness: BI marts lagging must not take the API down.
+        ...(pipeline.publisher ? { marts: pipeline.publisher.health() } : {}),
       },
     }),
   });
@@ -246,6 +261,7 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     live,
     engine: pipeline.engine,
     metrics,
+    publisher: pipeline.publisher,
     refresh: () => loop.refresh(),
     async rebuild() {
       await writer.drained();

@@ -16,6 +16,8 @@ export const ERRORS = {
   PULSE_ERR_UNAUTHENTICATED: { status: 401, message: 'An API key is required: Authorization: Bearer <key>' },
   PULSE_ERR_FORBIDDEN: { status: 403, message: 'This key may not do that' },
   PULSE_ERR_INVALID_PARAMETER: { status: 400, message: 'A query parameter is invalid' },
+  PULSE_ERR_INVALID_QUERY: { status: 400, message: 'The GraphQL query is invalid' },
+  PULSE_ERR_QUERY_TOO_COMPLEX: { status: 400, message: 'The GraphQL query asks for too much at once' },
   PULSE_ERR_UNKNOWN_KPI: { status: 404, message: 'No such KPI' },
   PULSE_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
   PULSE_ERR_UNAVAILABLE: { status: 503, message: 'The warehouse is not available' },

@@ -6,6 +6,7 @@ import type { PulseMetrics } from '../observability/index.js';
 import { eventsRoute, type DeliverBody } from '../sources/index.js';
 import { authPlugin } from './auth.js';
 import { handleError } from './errors.js';
+import { graphqlRoutes } from './graphql.js';
 import { keyRoutes, type KeyAdmin } from './key-routes.js';
 import { kpiRoutes } from './kpi-routes.js';
 import { streamRoutes } from './stream-routes.js';
@@ -86,6 +87,7 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
     kpiIds,
     metrics: options.metrics,
   });
+  await app.register(graphqlRoutes, { snapshot: options.snapshot, live: options.live, kpiIds });
   app.get(
     '/metrics',
     { schema: { summary: 'Prometheus metrics', tags: ['health'] } },

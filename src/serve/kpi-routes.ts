@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { Dimension, KpiSnapshot, LiveKpis, NamedWindow } from '../kpis/index.js';
+import type { KpiSnapshot, LiveKpis } from '../kpis/index.js';
 import { DIMENSIONS, NAMED_WINDOWS, SERIES_GRAINS } from '../kpis/index.js';
+import { readKpi, readKpis, type KpiQuery } from './kpi-reads.js';
 
 export interface KpiRoutesOptions {
   readonly snapshot: KpiSnapshot;
@@ -28,17 +29,9 @@ export const kpiRoutes: FastifyPluginAsync<KpiRoutesOptions> = async (app, { sna
         querystring: { type: 'object', additionalProperties: false, properties: windowQuery },
       },
     },
-    async (request) => {
-      const query = request.query as { window?: string; from?: string; to?: string };
-      const seller = request.principal?.sellerId ?? undefined;
-      if (seller !== undefined) return { kpis: await snapshot.all({ ...query, seller }) };
-      // Named windows come from the live values in memory; explicit ranges are computed.
-      if (query.from === undefined && query.to === undefined) {
-        const answers = live.all((query.window ?? 'today') as NamedWindow);
-        if (answers.length > 0) return { kpis: answers };
-      }
-      return { kpis: await snapshot.all(query) };
-    },
+    async (request) => ({
+      kpis: await readKpis(snapshot, live, request.principal, request.query as KpiQuery),
+    }),
   );
   app.get(
     '/v1/kpis/:id',
@@ -58,20 +51,13 @@ export const kpiRoutes: FastifyPluginAsync<KpiRoutesOptions> = async (app, { sna
         },
       },
     },
-    async (request) => {
-      const { id } = request.params as { id: string };
-      const query = request.query as Record<string, string | undefined>;
-      const seller = request.principal?.sellerId ?? undefined;
-      if (seller !== undefined) return snapshot.one(id, { ...query, seller });
-      if (query.from === undefined && query.to === undefined && query.series === undefined) {
-        const answer = live.get(
-          id,
-          (query.window ?? 'today') as NamedWindow,
-          (query.by ?? null) as Dimension | null,
-        );
-        if (answer) return answer;
-      }
-      return snapshot.one(id, query);
-    },
+    async (request) =>
+      readKpi(
+        snapshot,
+        live,
+        request.principal,
+        (request.params as { id: string }).id,
+        request.query as KpiQuery,
+      ),
   );
 };

@@ -40,6 +40,7 @@ export async function runStart(argv: string[]): Promise<number> {
     logLevel: config.logLevel,
     apiKeys: config.apiKeys,
     demo: config.demo.enabled,
+    ...(config.publish.postgres ? { marts: config.publish.postgres } : {}),
   });
   const url = pulse.url.replace('127.0.0.1', 'localhost');
   process.stderr.write(
