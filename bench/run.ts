@@ -4,7 +4,7 @@
  * section of BENCHMARKS.md.
  *
  *   node dist/bench/run.js [--runs N] [--seconds S] [--concurrency C] [--markers M]
- *                          [--only ingest|freshness|freshness-sse|kpi-reads|peers]
+ *                          [--only ingest|freshness|freshness-sse|kpi-reads|peers|marts]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,7 @@ import { runFreshnessBenchmark } from './freshness.js';
 import { runFreshnessSseBenchmark } from './freshness-sse.js';
 import { runIngestBenchmark } from './ingest.js';
 import { runKpiReadsBenchmark } from './kpi-reads.js';
+import { runMartsBenchmark } from './marts.js';
 import { runPeersBenchmark } from './peers.js';
 import { freezeBuild, releaseBuild, REPO_ROOT, stopAllPulseProcesses } from './pulse-process.js';
 import { othersCpuPercent } from './repeat.js';
@@ -37,6 +38,7 @@ const BENCHMARKS: Record<
   freshness: (flags, log) => runFreshnessBenchmark({ runs: flags.runs, markers: flags.markers, log }),
   'kpi-reads': (flags, log) => runKpiReadsBenchmark({ runs: flags.runs, log }),
   peers: (flags, log) => runPeersBenchmark({ runs: flags.runs, log }),
+  marts: (flags, log) => runMartsBenchmark({ runs: flags.runs, seconds: flags.seconds, log }),
   // Last: the 1M/min runs take most of the pass.
   'freshness-sse': (flags, log) =>
     runFreshnessSseBenchmark({ runs: flags.runs, markers: flags.markers, log }),

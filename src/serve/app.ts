@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
 import type { KpiSnapshot, LiveKpis } from '../kpis/index.js';
 import type { PulseMetrics } from '../observability/index.js';
 import { eventsRoute, type DeliverBody } from '../sources/index.js';
@@ -79,6 +80,8 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
     overloaded: options.overloaded,
     maxBatchEvents: options.maxBatchEvents,
   });
+  // One WebSocket server for /v1/ws and GraphQL subscriptions: clients only ever send small messages.
+  await app.register(websocket, { options: { maxPayload: 4096 } });
   await app.register(kpiRoutes, { snapshot: options.snapshot, live: options.live });
   const kpiIds = options.snapshot.engine.catalogue.kpis.map((kpi) => kpi.id);
   await app.register(streamRoutes, {

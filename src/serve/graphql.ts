@@ -4,6 +4,7 @@ import mercurius, { type MercuriusContext, type MercuriusOptions } from 'mercuri
 import { PulseError, type ErrorCode } from '../errors.js';
 import type { KpiAnswer, KpiSnapshot, LiveKpis, LiveValue } from '../kpis/index.js';
 import type { Principal } from '../security/index.js';
+import { handleError } from './errors.js';
 import { DEFAULT_LIMITS, limitRule, type QueryLimits } from './graphql-limits.js';
 import { readKpi, readKpis } from './kpi-reads.js';
 import { openFeed, parseFeedFilter, type LiveSource } from './live-feed.js';
@@ -226,13 +227,33 @@ function feedIterator(
   };
 }
 
-/** The code a GraphQL error is reported with: the catalogue's, never a stack or internal message. */
-function formatError(error: GraphQLError): {
+interface FormattedError {
   message: string;
   locations?: unknown;
   path?: unknown;
   extensions: Record<string, unknown>;
-} {
+}
+
+/** Every error a request produced, nested lists (Mercurius's validation errors) flattened. */
+function formatErrors(errors: readonly unknown[]): FormattedError[] {
+  return errors.flatMap((error): FormattedError[] => {
+    const inner =
+      (error as { originalError?: { errors?: unknown } }).originalError?.errors ??
+      (error as { errors?: unknown }).errors;
+    if (Array.isArray(inner)) return formatErrors(inner);
+    if (error instanceof GraphQLError) return [formatError(error)];
+    const plain = error instanceof Error ? error : new Error(String(error));
+    return [formatError(new GraphQLError(plain.message, { originalError: plain }))];
+  });
+}
+
+function statusOf(errors: readonly FormattedError[], hasData: boolean): number {
+  if (errors.some((e) => e.extensions.code === 'PULSE_ERR_INTERNAL')) return hasData ? 200 : 500;
+  return hasData ? 200 : 400;
+}
+
+/** The code a GraphQL error is reported with: the catalogue's, never a stack or internal message. */
+function formatError(error: GraphQLError): FormattedError {
   const original = error.originalError as (Error & { code?: string }) | undefined;
   const base = {
     ...(error.locations ? { locations: error.locations } : {}),
@@ -245,7 +266,11 @@ function formatError(error: GraphQLError): {
       extensions: { code: original.code, ...(original.field ? { field: original.field } : {}) },
     };
   }
-  if (original === undefined || original instanceof GraphQLError) {
+  if (
+    original === undefined ||
+    original instanceof GraphQLError ||
+    (original.code?.startsWith('MER_ERR_GQL') ?? false)
+  ) {
     const code = (error.extensions?.code as ErrorCode | undefined) ?? 'PULSE_ERR_INVALID_QUERY';
     return {
       message: error.message,
@@ -326,17 +351,26 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlOptions> = async (
     allowBatchedQueries: false,
     validationRules: [limitRule(limits ?? DEFAULT_LIMITS)],
     errorFormatter: (execution: ExecutionResult & { errors: readonly GraphQLError[] }) => {
-      const errors = execution.errors.map(formatError);
-      const invalid = execution.data === undefined || execution.data === null;
+      const errors = formatErrors(execution.errors);
+      const hasData = execution.data !== undefined && execution.data !== null;
       return {
-        statusCode:
-          invalid && errors.every((e) => e.extensions.code !== 'PULSE_ERR_INTERNAL')
-            ? 400
-            : invalid
-              ? 500
-              : 200,
+        statusCode: statusOf(errors, hasData),
         response: { data: execution.data ?? null, errors } as never,
       };
+    },
+    // Refused keys answer exactly as on REST (401/403, catalogue body); query errors the GraphQL way.
+    errorHandler: (error, request, reply) => {
+      if (
+        error instanceof PulseError &&
+        (error.code === 'PULSE_ERR_UNAUTHENTICATED' || error.code === 'PULSE_ERR_FORBIDDEN')
+      ) {
+        handleError(error, request, reply);
+        return;
+      }
+      const errors = formatErrors([error]);
+      if (errors.some((e) => e.extensions.code === 'PULSE_ERR_INTERNAL'))
+        request.log.error({ err: error }, 'graphql request failed');
+      void reply.code(statusOf(errors, false)).send({ data: null, errors });
     },
   };
   await app.register(mercurius, options);
