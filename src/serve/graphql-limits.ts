@@ -1,4 +1,4 @@
-import { GraphQLError, Kind, type ASTVisitor, type ValidationContext } from 'graphql';
+import { GraphQLError, Kind, type ASTVisitor, type SelectionNode, type ValidationContext } from 'graphql';
 
 export interface QueryLimits {
   /** Deepest selection nesting, fragments followed. */
@@ -30,7 +30,7 @@ export function limitRule(limits: QueryLimits) {
         let deepest = 0;
         let tooComplex = false;
         const walk = (
-          selections: readonly import('graphql').SelectionNode[],
+          selections: readonly SelectionNode[],
           depth: number,
           spread: ReadonlySet<string>,
         ): void => {

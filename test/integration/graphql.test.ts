@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- GraphQL responses are read as untyped JSON */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
