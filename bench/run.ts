@@ -4,7 +4,7 @@
  * section of BENCHMARKS.md.
  *
  *   node dist/bench/run.js [--runs N] [--seconds S] [--concurrency C] [--markers M]
- *                          [--only ingest|freshness|freshness-sse|kpi-reads|peers|alerts|file-drops|nats|dashboard|quality-pass|lineage-emission]
+ *                          [--only ingest|freshness|freshness-sse|kpi-reads|peers|alerts|file-drops|nats|dashboard|quality-pass|lineage-emission|marts]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,6 +19,7 @@ import { runIngestBenchmark } from './ingest.js';
 import { runKpiReadsBenchmark } from './kpi-reads.js';
 import { runNatsBenchmark } from './nats.js';
 import { runLineageEmissionBenchmark } from './lineage-emission.js';
+import { runMartsBenchmark } from './marts.js';
 import { runPeersBenchmark } from './peers.js';
 import { runQualityPassBenchmark } from './quality-pass.js';
 import { freezeBuild, releaseBuild, REPO_ROOT, stopAllPulseProcesses } from './pulse-process.js';
@@ -49,6 +50,7 @@ const BENCHMARKS: Record<
   dashboard: (flags, log) => runDashboardBenchmark({ runs: flags.runs, markers: flags.markers, log }),
   'quality-pass': (flags, log) => runQualityPassBenchmark({ runs: flags.runs, log }),
   'lineage-emission': (flags, log) => runLineageEmissionBenchmark({ runs: flags.runs, log }),
+  marts: (flags, log) => runMartsBenchmark({ runs: flags.runs, seconds: flags.seconds, log }),
   // Last: the 1M/min runs take most of the pass.
   'freshness-sse': (flags, log) =>
     runFreshnessSseBenchmark({ runs: flags.runs, markers: flags.markers, log }),

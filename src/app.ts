@@ -47,6 +47,7 @@ import {
 } from './observability/index.js';
 import { DEFAULT_DP, type DpConfig } from './privacy/dp-config.js';
 import { createTokeniser } from './privacy/index.js';
+import { MartsPublisher, type MartsOptions } from './publish/index.js';
 import {
   createJwtVerifier,
   demoStoredKey,
@@ -128,6 +129,8 @@ export interface PulseOptions {
   readonly otlpEndpoint?: string | undefined;
   /** Where the JSON logs go (default stdout). */
   readonly logStream?: NodeJS.WritableStream;
+  /** PostgreSQL marts the gold tables and KPI values are published to (none: not published). */
+  readonly marts?: Omit<MartsOptions, 'timeZone'>;
 }
 
 /** The quality stage as wired: rules runner (absent when disabled), gate, alerts, remediation. */
@@ -164,6 +167,8 @@ export interface RunningPulse {
   readonly engine: KpiEngine;
   readonly metrics: PulseMetrics;
   readonly alerting: Alerting;
+  /** The PostgreSQL marts publisher, when configured. */
+  readonly publisher: MartsPublisher | undefined;
   readonly quality: QualityStage;
   readonly runner: ModelRunner;
   /** The OpenLineage emitter, when emission is configured. */
@@ -210,6 +215,7 @@ export interface Pipeline {
   retry(runId: string): Promise<RunResult>;
   readonly health: HealthRegistry;
   readonly telemetry: Telemetry;
+  readonly publisher: MartsPublisher | undefined;
   close(): Promise<void>;
 }
 
@@ -304,6 +310,10 @@ export async function openPipeline(
   // Live values are recomputed on three connections at once: most of a refresh's latency.
   const liveConnections = [warehouse.reader, await warehouse.connect(), await warehouse.connect()];
   const live = new LiveKpis(liveConnections, catalogue, { timeZone, now: options.now, hold });
+  // The publisher reads its own DuckDB snapshot and never holds up ingest or the refresh loop.
+  const publisher = options.marts
+    ? new MartsPublisher(await warehouse.connect(), models, live, { ...options.marts, timeZone })
+    : undefined;
   const freshness = new FreshnessTracker((seconds) => metrics.ingestToVisibleSeconds.observe(seconds));
   const loop = new RefreshLoop({
     run: async (trigger, causes) => {
@@ -346,6 +356,7 @@ export async function openPipeline(
           publish.setAttribute('pulse.live.models_written', written.size).end();
         }
         freshness.visible(result.watermarkTo);
+        publisher?.request();
         span
           .setAttributes({
             'pulse.run.id': result.runId,
@@ -416,6 +427,15 @@ export async function openPipeline(
             watermark: loop.lastResult?.watermarkTo.toString() ?? null,
           },
   });
+  // Reported, never part of readiness: BI marts lagging must not take the API down.
+  if (publisher)
+    health.register('marts', {
+      required: false,
+      check: () => {
+        const marts = publisher.health();
+        return { ...marts, status: marts.status === 'starting' ? 'unknown' : marts.status };
+      },
+    });
   health.register('live', {
     required: false,
     check: () => ({
@@ -438,6 +458,7 @@ export async function openPipeline(
     snapshot,
     live,
     metrics,
+    publisher,
     quality,
     lineage,
     runs: new RunHistory(warehouse.reader),
@@ -454,6 +475,7 @@ export async function openPipeline(
       await quality.runner?.scorecard.flush().catch(() => undefined);
       await openLineage?.flush();
       await sla.flush();
+      await publisher?.close();
       await pool?.close();
       await warehouse.close();
       await telemetry.shutdown().catch(() => undefined);
@@ -599,6 +621,7 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     live,
     engine: pipeline.engine,
     metrics,
+    publisher: pipeline.publisher,
     alerting,
     quality: pipeline.quality,
     runner,

@@ -31,6 +31,8 @@ export const ERRORS = {
     message: 'The privacy budget of this key is spent for today (UTC): retry tomorrow',
   },
   PULSE_ERR_INVALID_PARAMETER: { status: 400, message: 'A query parameter is invalid' },
+  PULSE_ERR_INVALID_QUERY: { status: 400, message: 'The GraphQL query is invalid' },
+  PULSE_ERR_QUERY_TOO_COMPLEX: { status: 400, message: 'The GraphQL query asks for too much at once' },
   PULSE_ERR_UNKNOWN_KPI: { status: 404, message: 'No such KPI' },
   PULSE_ERR_NOT_FOUND: { status: 404, message: 'Not found' },
   PULSE_ERR_UNAVAILABLE: { status: 503, message: 'The warehouse is not available' },

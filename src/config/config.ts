@@ -45,6 +45,16 @@ export interface PulseConfig {
   readonly logLevel: string;
   /** API keys given in the config file (hashes only). */
   readonly apiKeys: readonly StoredKey[];
+  /** Where gold tables and KPI values are published for BI tools (absent: not published). */
+  readonly publish: {
+    readonly postgres?: {
+      readonly url: string;
+      readonly schema: string;
+      readonly sellerRoles: Readonly<Record<string, string>>;
+      readonly retryMaxMs: number;
+      readonly minIntervalMs: number;
+    };
+  };
   readonly alerts: AlertsConfig;
   readonly scorecards: ScorecardsConfig;
   /** OpenLineage emission (off unless a file or URL is given). */
@@ -282,6 +292,29 @@ const fileSchema = {
         },
       },
     },
+    publish: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        postgres: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['url'],
+          properties: {
+            url: { type: 'string', pattern: '^postgres(ql)?://' },
+            schema: { type: 'string', pattern: '^[a-z_][a-z0-9_]{0,62}$' },
+            seller_roles: {
+              type: 'object',
+              maxProperties: 10000,
+              propertyNames: { pattern: '^[a-z_][a-z0-9_]{0,62}$' },
+              additionalProperties: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
+            },
+            retry_max_ms: { type: 'integer', minimum: 100, maximum: 600000 },
+            min_interval_ms: { type: 'integer', minimum: 0, maximum: 600000 },
+          },
+        },
+      },
+    },
     log_level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     // Checked in detail by the alerts module, which names each field.
     alerts: { type: 'object' },
@@ -401,6 +434,12 @@ export function loadConfig(
   const timeZone = env.PULSE_TIME_ZONE ?? file.business?.time_zone ?? 'Europe/Paris';
   if (!isValidTimeZone(timeZone))
     problems.push(`business.time_zone "${timeZone}" is not a known IANA time zone`);
+  const martsUrl = env.PULSE_PUBLISH_POSTGRES_URL ?? file.publish?.postgres?.url;
+  if (martsUrl !== undefined && !/^postgres(ql)?:\/\//.test(martsUrl))
+    problems.push(`publish.postgres.url must start with postgres:// or postgresql://`);
+  const martsSchema = env.PULSE_PUBLISH_POSTGRES_SCHEMA ?? file.publish?.postgres?.schema ?? 'pulse_marts';
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(martsSchema))
+    problems.push(`publish.postgres.schema must be a lower-case identifier, got "${martsSchema}"`);
   const alerts = file.alerts === undefined ? DEFAULT_ALERTS : parseAlertsConfig(file.alerts, problems);
   const scorecards =
     file.scorecards === undefined
@@ -473,6 +512,18 @@ export function loadConfig(
       expiresAt: key.expires_at ? new Date(key.expires_at) : null,
       revoked: false,
     })),
+    publish:
+      martsUrl === undefined
+        ? {}
+        : {
+            postgres: {
+              url: martsUrl,
+              schema: martsSchema,
+              sellerRoles: file.publish?.postgres?.seller_roles ?? {},
+              retryMaxMs: file.publish?.postgres?.retry_max_ms ?? 30_000,
+              minIntervalMs: file.publish?.postgres?.min_interval_ms ?? 200,
+            },
+          },
     alerts,
     scorecards,
     lineage: {
@@ -534,6 +585,15 @@ interface ConfigFile {
   sources?: { files?: FilesConfigFile; nats?: NatsFile };
   gateway?: { subject_prefix?: string; publish_timeout_ms?: number };
   log_level?: string;
+  publish?: {
+    postgres?: {
+      url: string;
+      schema?: string;
+      seller_roles?: Record<string, string>;
+      retry_max_ms?: number;
+      min_interval_ms?: number;
+    };
+  };
   lineage?: { openlineage_file?: string; openlineage_url?: string; namespace?: string };
   orchestrator?: {
     refresh_sla_ms?: number;

@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Alerting } from '../alerts/index.js';
+import websocket from '@fastify/websocket';
 import type { KpiSnapshot, LiveKpis } from '../kpis/index.js';
 import type { LineageGraph } from '../lineage/index.js';
 import type { PulseMetrics, Telemetry } from '../observability/index.js';
@@ -12,6 +13,7 @@ import { alertRoutes } from './alert-routes.js';
 import { authPlugin } from './auth.js';
 import { handleError } from './errors.js';
 import { dashboardRoutes, DASHBOARD_CSP } from './dashboard-routes.js';
+import { graphqlRoutes } from './graphql.js';
 import { keyRoutes, type KeyAdmin } from './key-routes.js';
 import { kpiDetailRoutes, type CommentStore } from './kpi-detail-routes.js';
 import { kpiRoutes } from './kpi-routes.js';
@@ -123,6 +125,8 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
     maxBatchEvents: options.maxBatchEvents,
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
   });
+  // One WebSocket server for /v1/ws and GraphQL subscriptions: clients only ever send small messages.
+  await app.register(websocket, { options: { maxPayload: 4096 } });
   await app.register(kpiRoutes, {
     snapshot: options.snapshot,
     live: options.live,
@@ -145,6 +149,7 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
   });
   await app.register(lineageRoutes, { lineage: options.lineage });
   await app.register(runRoutes, { runs: options.runs });
+  await app.register(graphqlRoutes, { snapshot: options.snapshot, live: options.live, kpiIds });
   app.get(
     '/metrics',
     { schema: { summary: 'Prometheus metrics', tags: ['health'] } },

@@ -40,6 +40,9 @@ const ACCESS: Readonly<Record<string, readonly Allowed[]>> = {
   'GET /v1/lineage': ['read'],
   'GET /v1/runs': ['read'],
   'GET /v1/runs/:id': ['read'],
+  'POST /graphql': ['read', 'seller'],
+  // GET /graphql is the subscription WebSocket (and GET queries).
+  'GET /graphql': ['read', 'seller'],
 };
 
 const PUBLIC = new Set(['/', '/healthz', '/readyz']);
@@ -69,7 +72,7 @@ function presentedKey(request: FastifyRequest): string | undefined {
   const apiKey = request.headers['x-api-key'];
   if (typeof apiKey === 'string') return apiKey.trim();
   const route = request.routeOptions.url;
-  if (route === '/v1/stream' || route === '/v1/ws') {
+  if (route === '/v1/stream' || route === '/v1/ws' || (route === '/graphql' && request.method === 'GET')) {
     const token = (request.query as Record<string, unknown> | undefined)?.access_token;
     if (typeof token === 'string') return token;
   }

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsync } from 'fastify';
-import websocket from '@fastify/websocket';
 import type { KpiSnapshot, LiveKpis } from '../kpis/index.js';
 import type { PulseMetrics } from '../observability/index.js';
 import { openFeed, parseFeedFilter, type LiveSource } from './live-feed.js';
@@ -36,8 +35,6 @@ export const streamRoutes: FastifyPluginAsync<StreamRoutesOptions> = async (
   app,
   { live, snapshot, kpiIds, metrics, heartbeatMs = 15_000 },
 ) => {
-  await app.register(websocket, { options: { maxPayload: 4096 } });
-
   app.get(
     '/v1/stream',
     { schema: { summary: 'KPI changes as Server-Sent Events', tags: ['stream'], querystring: feedQuery } },

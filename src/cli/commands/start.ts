@@ -62,6 +62,7 @@ export async function runStart(argv: string[]): Promise<number> {
     jwt: config.jwt,
     dp: config.dp,
     otlpEndpoint: config.telemetry.otlpEndpoint,
+    ...(config.publish.postgres ? { marts: config.publish.postgres } : {}),
   });
   const url = pulse.url.replace('127.0.0.1', 'localhost');
   process.stderr.write(

@@ -1,0 +1,3 @@
+export { MartsPublisher } from './publisher.js';
+export type { MartsHealth, MartsOptions, PublishResult } from './publisher.js';
+export { copyLine, martColumn } from './columns.js';
