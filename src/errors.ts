@@ -23,6 +23,10 @@ export const ERRORS = {
     status: 503,
     message: 'Ingest is at capacity: retry after the time given in Retry-After',
   },
+  PULSE_ERR_RATE_LIMITED: {
+    status: 429,
+    message: 'Too many requests for this API key: retry after the time given in Retry-After',
+  },
   PULSE_ERR_INTERNAL: { status: 500, message: 'Internal error' },
   PULSE_ERR_CONFIG: { status: 0, message: 'The configuration is invalid' },
   PULSE_ERR_USAGE: { status: 0, message: 'The command line is invalid' },

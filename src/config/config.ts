@@ -5,6 +5,10 @@ import { PulseError } from '../errors.js';
 import { DEMO_TOKEN_KEY, MIN_TOKEN_KEY_LENGTH } from '../privacy/index.js';
 import type { Role, StoredKey } from '../security/index.js';
 
+/** Requests per API key per window: 100 a second on average, in bursts as large as a producer needs. */
+export const DEFAULT_RATE_PER_KEY = 6_000;
+export const DEFAULT_RATE_WINDOW_MS = 60_000;
+
 /** Everything Pulse can be told, after defaults, the config file, the environment and flags. */
 export interface PulseConfig {
   readonly server: {
@@ -17,6 +21,7 @@ export interface PulseConfig {
   readonly privacy: { readonly tokenKey: string };
   readonly business: { readonly timeZone: string };
   readonly refresh: { readonly debounceMs: number };
+  readonly limits: { readonly ratePerKey: number; readonly rateWindowMs: number };
   readonly demo: {
     readonly enabled: boolean;
     readonly historyDays: number;
@@ -76,6 +81,14 @@ const fileSchema = {
         history_scale: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
         orders_per_day: { type: 'integer', minimum: 1, maximum: 10000000 },
         seed: { type: 'integer' },
+      },
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        rate_per_key: { type: 'integer', minimum: 1, maximum: 100000000 },
+        rate_window_ms: { type: 'integer', minimum: 100, maximum: 86400000 },
       },
     },
     log_level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
@@ -182,6 +195,10 @@ export function loadConfig(
     privacy: { tokenKey: tokenKey as string },
     business: { timeZone },
     refresh: { debounceMs: file.refresh?.debounce_ms ?? 20 },
+    limits: {
+      ratePerKey: file.limits?.rate_per_key ?? DEFAULT_RATE_PER_KEY,
+      rateWindowMs: file.limits?.rate_window_ms ?? DEFAULT_RATE_WINDOW_MS,
+    },
     demo: {
       enabled: demo,
       historyDays: file.demo?.history_days ?? 30,
@@ -207,6 +224,7 @@ interface ConfigFile {
   privacy?: { token_key?: string };
   business?: { time_zone?: string };
   refresh?: { debounce_ms?: number };
+  limits?: { rate_per_key?: number; rate_window_ms?: number };
   demo?: { history_days?: number; history_scale?: number; orders_per_day?: number; seed?: number };
   log_level?: string;
   auth?: { keys?: { id: string; name: string; sha256: string; roles: string[]; expires_at?: string }[] };

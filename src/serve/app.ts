@@ -8,6 +8,7 @@ import { authPlugin } from './auth.js';
 import { handleError } from './errors.js';
 import { keyRoutes, type KeyAdmin } from './key-routes.js';
 import { kpiRoutes } from './kpi-routes.js';
+import { rateLimitPlugin, type RateLimitOptions } from './rate-limit.js';
 import { streamRoutes } from './stream-routes.js';
 
 export interface ServeOptions {
@@ -22,6 +23,8 @@ export interface ServeOptions {
   readonly queuedEvents: () => number;
   readonly bodyLimitBytes: number;
   readonly maxBatchEvents: number;
+  /** Requests per API key (anonymous: per IP) per window. */
+  readonly rateLimit: RateLimitOptions;
   readonly logLevel: string;
   /** Liveness and readiness of the parts behind the API. */
   readonly health: () => Promise<{ ready: boolean; checks: Record<string, unknown> }>;
@@ -72,6 +75,7 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(authPlugin, { keys: options.keys.ring });
+  await app.register(rateLimitPlugin, options.rateLimit);
   await app.register(keyRoutes, { admin: options.keys });
   await app.register(eventsRoute, {
     deliverBody: options.deliverBody,

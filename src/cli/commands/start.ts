@@ -34,6 +34,8 @@ export async function runStart(argv: string[]): Promise<number> {
     timeZone: config.business.timeZone,
     bodyLimitBytes: config.server.bodyLimitBytes,
     maxBatchEvents: config.server.maxBatchEvents,
+    ratePerKey: config.limits.ratePerKey,
+    rateWindowMs: config.limits.rateWindowMs,
     refreshDebounceMs: config.refresh.debounceMs,
     memoryLimit: config.warehouse.memoryLimit,
     threads: config.warehouse.threads,
