@@ -66,7 +66,11 @@ export interface ChaosReport {
 /** True when the run lost, duplicated or miscomputed anything. */
 export function failed(report: ChaosReport): boolean {
   return (
-    report.lost > 0 || report.duplicates > 0 || report.kpiMismatches > 0 || report.eventsAcknowledged === 0
+    report.lost > 0 ||
+    report.duplicates > 0 ||
+    report.kpiMismatches > 0 ||
+    report.eventsAcknowledged === 0 ||
+    report.kpiAnswersWithData === 0
   );
 }
 
