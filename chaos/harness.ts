@@ -55,6 +55,8 @@ export interface ChaosReport {
   readonly kpiAnswersWithData: number;
   readonly kpiMismatches: number;
   readonly mismatchSample: readonly string[];
+  readonly fallbacks: number;
+  readonly meanRestartSeconds: number;
   readonly requests: number;
   readonly networkErrors: number;
   readonly refused: Record<string, number>;
@@ -134,6 +136,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   });
   const killsByMode = Object.fromEntries(KILL_MODES.map((m) => [m, 0])) as Record<KillMode, number>;
   let kills = 0;
+  /** Rounds whose moment never came (no ack, no SSE change within 10 s): killed anyway. */
+  let fallbacks = 0;
+  let restartMs = 0;
   const delay = (): number => 50 + Math.random() * options.maxDelayMs;
   try {
     await node.start();
@@ -157,6 +162,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           await new Promise<void>((resolve) => {
             const fallback = setTimeout(() => {
               armed = undefined;
+              fallbacks += 1;
               resolve();
             }, 10_000);
             const fire = (): void => {
@@ -174,11 +180,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       unsubscribe?.();
       kills += 1;
       killsByMode[mode] += 1;
-      if ((round + 1) % 10 === 0 || round + 1 === options.rounds)
-        options.log(
-          `chaos: ${round + 1}/${options.rounds} rounds, ${producers.acknowledged.size} events acknowledged`,
-        );
+      const restarting = performance.now();
       await node.start();
+      restartMs += performance.now() - restarting;
+      if ((round + 1) % 5 === 0 || round + 1 === options.rounds)
+        options.log(
+          `chaos: ${round + 1}/${options.rounds} rounds, ${producers.acknowledged.size} events acknowledged, ` +
+            `mean restart ${(restartMs / (round + 1) / 1000).toFixed(1)} s, ${fallbacks} kills on the 10 s fallback`,
+        );
     }
     // Let every batch in flight be acknowledged by the last process, then let its models catch up.
     await producers.drain();
@@ -217,6 +226,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       mismatchSample: different
         .slice(0, 5)
         .map((key) => `${key}: served ${served.get(key)} / recomputed ${expected.get(key)}`),
+      fallbacks,
+      meanRestartSeconds: restartMs / options.rounds / 1000,
       requests: producers.stats.requests,
       networkErrors: producers.stats.networkErrors,
       refused: producers.stats.refused,
@@ -250,6 +261,8 @@ export function renderReport(report: ChaosReport): string {
     ['KPI mismatches', String(report.kpiMismatches)],
     ['requests (network errors)', `${report.requests} (${report.networkErrors})`],
     ['refused answers', JSON.stringify(report.refused)],
+    ['kills on the 10 s fallback', String(report.fallbacks)],
+    ['mean restart to ready (s)', report.meanRestartSeconds.toFixed(1)],
     ['seconds', report.seconds.toFixed(0)],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
