@@ -166,8 +166,8 @@ export async function stopAllPulseProcesses(): Promise<void> {
   await Promise.all([...running].map((stop) => stop()));
 }
 
-/** Starts Pulse and resolves once `GET /readyz` answers 200. */
-export async function startPulseProcess(): Promise<PulseProcess> {
+/** Starts Pulse and resolves once `GET /readyz` answers 200; `extraConfig` is appended to its YAML config. */
+export async function startPulseProcess(extraConfig = ''): Promise<PulseProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'pulse-bench-'));
   const port = await freePort();
   // Only our settings: a PULSE_* variable left in the shell must not change what is measured.
@@ -175,7 +175,10 @@ export async function startPulseProcess(): Promise<PulseProcess> {
   // The bench's own key (every role), declared by hash in the config file Pulse reads from its cwd.
   writeFileSync(
     join(dir, 'pulse.config.yaml'),
-    `auth:\n  keys:\n    - { id: ${BENCH_KEY.stored.id}, name: bench, sha256: ${BENCH_KEY.stored.sha256}, roles: [admin] }\n`,
+    `auth:\n  keys:\n    - { id: ${BENCH_KEY.stored.id}, name: bench, sha256: ${BENCH_KEY.stored.sha256}, roles: [admin] }\n` +
+      // The load generator is one key: it must never be throttled, or the bench measures the limit.
+      `limits:\n  rate_per_key: 100000000\n  rate_window_ms: 1000\n` +
+      extraConfig,
   );
   env.PULSE_LOG_LEVEL = 'warn';
   const child = spawn(
