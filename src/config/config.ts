@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { Ajv } from 'ajv';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 import { PulseError } from '../errors.js';
 import { DEMO_TOKEN_KEY, MIN_TOKEN_KEY_LENGTH } from '../privacy/index.js';
@@ -33,6 +33,9 @@ export interface PulseConfig {
   /** API keys given in the config file (hashes only). */
   readonly apiKeys: readonly StoredKey[];
 }
+
+/** A configuration is a few hundred bytes; anything near this is a mistake or an attack. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** The file format (snake_case, every key optional). */
 const fileSchema = {
@@ -230,19 +233,40 @@ interface ConfigFile {
   auth?: { keys?: { id: string; name: string; sha256: string; roles: string[]; expires_at?: string }[] };
 }
 
+let compiled: ValidateFunction | undefined;
+
+/** The file schema, compiled once (compiling costs far more than validating). */
+function fileValidator(): ValidateFunction {
+  compiled ??= new Ajv({ allErrors: true, strict: false }).compile(fileSchema);
+  return compiled;
+}
+
 function readConfigFile(path: string | undefined, problems: string[]): ConfigFile {
   const file = path ?? (existsSync('pulse.config.yaml') ? 'pulse.config.yaml' : undefined);
   if (file === undefined) return {};
   let document: unknown;
   try {
-    document = parse(readFileSync(file, 'utf8'));
+    // A device, a folder or a runaway file is refused before it is read (`--config /dev/zero`).
+    const stat = statSync(file);
+    if (!stat.isFile()) {
+      problems.push(`${file}: the configuration file must be a regular file`);
+      return {};
+    }
+    if (stat.size > MAX_CONFIG_BYTES) {
+      problems.push(`${file}: the configuration file is larger than ${MAX_CONFIG_BYTES / 1024} KiB`);
+      return {};
+    }
+    // Aliases are refused outright: a configuration has no use for them, and they make YAML bombs.
+    document = parse(readFileSync(file, 'utf8'), { maxAliasCount: 0, uniqueKeys: true });
   } catch (error) {
-    problems.push(`${file}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+    problems.push(
+      `${file}: ${/Alias resolution is disabled/.test(message) ? 'YAML aliases (*name) are not allowed in the configuration' : message}`,
+    );
     return {};
   }
   if (document === null || document === undefined) return {};
-  const ajv = new Ajv({ allErrors: true, strict: false });
-  const validate = ajv.compile(fileSchema);
+  const validate = fileValidator();
   if (!validate(document)) {
     for (const error of validate.errors ?? []) {
       const field = error.instancePath.slice(1).replaceAll('/', '.') || '(root)';
