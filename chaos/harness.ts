@@ -192,7 +192,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // Let every batch in flight be acknowledged by the last process, then let its models catch up.
     await producers.drain();
     await waitForRefresh(node.url);
-    const window = { from: new Date(from.getTime() - 86_400_000), to: new Date(to.getTime() + 86_400_000) };
+    const window = { from: new Date(from.getTime() - 3_600_000), to };
     const served = await kpiAnswers(node.url, auth, window);
     const ending = await node.stop();
     if (ending !== 'exit 0') throw new Error(`Pulse did not stop cleanly (${ending}): ${node.tail}`);

@@ -15,7 +15,7 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const PULSE_BIN = join(REPO_ROOT, 'bin/pulse.js');
 /** A 32-character key for tokenising PII: test data only. */
 export const CHAOS_TOKEN_KEY = 'chaos-token-key-0123456789abcdef';
-const READY_TIMEOUT_MS = 120_000;
+const READY_TIMEOUT_MS = 600_000;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
