@@ -53,6 +53,8 @@ export interface ChaosReport {
   readonly bronzeRows: number;
   readonly kpiAnswersCompared: number;
   readonly kpiAnswersWithData: number;
+  /** The first reference and served answers, to see at once why a comparison was empty. */
+  readonly answerSample: readonly string[];
   readonly kpiMismatches: number;
   readonly mismatchSample: readonly string[];
   readonly fallbacks: number;
@@ -222,6 +224,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       bronzeRows: stored.rows,
       kpiAnswersCompared: expected.size,
       kpiAnswersWithData: answersWithData(expected),
+      answerSample: [...expected.values(), ...served.values()]
+        .slice(0, 1)
+        .concat([...served.values()].slice(0, 1))
+        .map((text) => text.slice(0, 600)),
       kpiMismatches: different.length,
       mismatchSample: different
         .slice(0, 5)

@@ -26,7 +26,10 @@ describe('crash safety under SIGKILL', () => {
     assert.equal(report.eventsFound, report.eventsAcknowledged);
     // Bronze may hold events committed but never acknowledged (killed before the answer), never fewer.
     assert.ok(report.bronzeRows >= report.eventsAcknowledged);
-    assert.ok(report.kpiAnswersWithData > 0, 'the KPI comparison had no data');
+    assert.ok(
+      report.kpiAnswersWithData > 0,
+      `the KPI comparison had no data: ${report.answerSample.join(' | ')}`,
+    );
     assert.deepEqual(report.mismatchSample, [], 'served KPIs differ from the full recompute');
     assert.equal(report.kpiMismatches, 0);
   });
