@@ -181,6 +181,8 @@ export async function startPulseProcess(
   writeFileSync(
     join(dir, 'pulse.config.yaml'),
     `auth:\n  keys:\n    - { id: ${BENCH_KEY.stored.id}, name: bench, sha256: ${BENCH_KEY.stored.sha256}, roles: [admin] }\n` +
+      // The load generator is one key: it must never be throttled, or the bench measures the limit.
+      `limits:\n  rate_per_key: 100000000\n  rate_window_ms: 1000\n` +
       (options.extraConfig ?? ''),
   );
   env.PULSE_LOG_LEVEL = 'warn';

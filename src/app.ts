@@ -8,6 +8,7 @@ import {
   type AlertsConfig,
   type ScorecardsConfig,
 } from './alerts/index.js';
+import { DEFAULT_RATE_PER_KEY, DEFAULT_RATE_WINDOW_MS } from './config/index.js';
 import { createContractValidator } from './contracts/index.js';
 import { KpiEngine, KpiSnapshot, LiveKpis, loadCatalogue } from './kpis/index.js';
 import { loadModels, ModelRunner, type RunResult } from './models/index.js';
@@ -98,6 +99,10 @@ export interface PulseOptions {
   readonly apiKeys?: readonly StoredKey[];
   /** Demo mode: the printed demo key (all roles) is accepted too. */
   readonly demo?: boolean;
+  /** Requests one API key (anonymous: one IP) may make per rate window (default 6000). */
+  readonly ratePerKey?: number;
+  /** The rate window, ms (default 60 s). */
+  readonly rateWindowMs?: number;
   /** Events that may wait for a commit before ingest answers 503 (backpressure). */
   readonly maxQueuedEvents?: number;
   /** The clock the KPI windows use (tests pin it). */
@@ -572,6 +577,10 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     queuedEvents: () => writer.queuedEvents,
     bodyLimitBytes: options.bodyLimitBytes ?? 16 * 1024 * 1024,
     maxBatchEvents: options.maxBatchEvents ?? 20_000,
+    rateLimit: {
+      max: options.ratePerKey ?? DEFAULT_RATE_PER_KEY,
+      windowMs: options.rateWindowMs ?? DEFAULT_RATE_WINDOW_MS,
+    },
     logLevel: options.logLevel ?? 'warn',
     version: PULSE_VERSION,
     quality: {

@@ -44,6 +44,10 @@ export const ERRORS = {
     status: 503,
     message: 'The event stream cannot take the events now: retry after the time given in Retry-After',
   },
+  PULSE_ERR_RATE_LIMITED: {
+    status: 429,
+    message: 'Too many requests for this API key: retry after the time given in Retry-After',
+  },
   PULSE_ERR_INTERNAL: { status: 500, message: 'Internal error' },
   PULSE_ERR_FILE_FORMAT: {
     status: 415,

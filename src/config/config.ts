@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { Ajv } from 'ajv';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 import {
   DEFAULT_ALERTS,
@@ -15,6 +15,13 @@ import { builtInMappings } from '../sources/files/mapping.js';
 import { DEFAULT_JWT_ALGORITHMS, type JwtConfig, type Role, type StoredKey } from '../security/index.js';
 import { DEFAULT_DP, type DpConfig } from '../privacy/dp-config.js';
 
+/** Requests per API key per window: 100 a second on average, in bursts as large as a producer needs. */
+export const DEFAULT_RATE_PER_KEY = 6_000;
+export const DEFAULT_RATE_WINDOW_MS = 60_000;
+
+/** A configuration is a few hundred bytes; anything near this is a mistake or an attack. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
 /** Everything Pulse can be told, after defaults, the config file, the environment and flags. */
 export interface PulseConfig {
   readonly server: {
@@ -27,6 +34,7 @@ export interface PulseConfig {
   readonly privacy: { readonly tokenKey: string };
   readonly business: { readonly timeZone: string };
   readonly refresh: { readonly debounceMs: number };
+  readonly limits: { readonly ratePerKey: number; readonly rateWindowMs: number };
   /** Quality rules after each refresh, and the publish gate that holds KPIs on failing error rules. */
   readonly quality: { readonly enabled: boolean };
   readonly demo: {
@@ -315,6 +323,14 @@ const fileSchema = {
         },
       },
     },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        rate_per_key: { type: 'integer', minimum: 1, maximum: 100000000 },
+        rate_window_ms: { type: 'integer', minimum: 100, maximum: 86400000 },
+      },
+    },
     log_level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] },
     // Checked in detail by the alerts module, which names each field.
     alerts: { type: 'object' },
@@ -488,6 +504,10 @@ export function loadConfig(
     privacy: { tokenKey: tokenKey ?? '' },
     business: { timeZone },
     refresh: { debounceMs: file.refresh?.debounce_ms ?? 20 },
+    limits: {
+      ratePerKey: file.limits?.rate_per_key ?? DEFAULT_RATE_PER_KEY,
+      rateWindowMs: file.limits?.rate_window_ms ?? DEFAULT_RATE_WINDOW_MS,
+    },
     quality: {
       enabled: qualityEnv === undefined ? (file.quality?.enabled ?? true) : qualityEnv === 'true',
     },
@@ -580,6 +600,7 @@ interface ConfigFile {
   telemetry?: { otlp_endpoint?: string };
   business?: { time_zone?: string };
   refresh?: { debounce_ms?: number };
+  limits?: { rate_per_key?: number; rate_window_ms?: number };
   quality?: { enabled?: boolean };
   demo?: { history_days?: number; history_scale?: number; orders_per_day?: number; seed?: number };
   sources?: { files?: FilesConfigFile; nats?: NatsFile };
@@ -679,19 +700,40 @@ function natsConfig(file: NatsFile, env: NodeJS.ProcessEnv, problems: string[]):
   };
 }
 
+let compiled: ValidateFunction | undefined;
+
+/** The file schema, compiled once (compiling costs far more than validating). */
+function fileValidator(): ValidateFunction {
+  compiled ??= new Ajv({ allErrors: true, strict: false }).compile(fileSchema);
+  return compiled;
+}
+
 function readConfigFile(path: string | undefined, problems: string[]): ConfigFile {
   const file = path ?? (existsSync('pulse.config.yaml') ? 'pulse.config.yaml' : undefined);
   if (file === undefined) return {};
   let document: unknown;
   try {
-    document = parse(readFileSync(file, 'utf8'));
+    // A device, a folder or a runaway file is refused before it is read (`--config /dev/zero`).
+    const stat = statSync(file);
+    if (!stat.isFile()) {
+      problems.push(`${file}: the configuration file must be a regular file`);
+      return {};
+    }
+    if (stat.size > MAX_CONFIG_BYTES) {
+      problems.push(`${file}: the configuration file is larger than ${MAX_CONFIG_BYTES / 1024} KiB`);
+      return {};
+    }
+    // Aliases are refused outright: a configuration has no use for them, and they make YAML bombs.
+    document = parse(readFileSync(file, 'utf8'), { maxAliasCount: 0, uniqueKeys: true });
   } catch (error) {
-    problems.push(`${file}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+    problems.push(
+      `${file}: ${/Alias resolution is disabled/.test(message) ? 'YAML aliases (*name) are not allowed in the configuration' : message}`,
+    );
     return {};
   }
   if (document === null || document === undefined) return {};
-  const ajv = new Ajv({ allErrors: true, strict: false });
-  const validate = ajv.compile(fileSchema);
+  const validate = fileValidator();
   if (!validate(document)) {
     for (const error of validate.errors ?? []) {
       const field = error.instancePath.slice(1).replaceAll('/', '.') || '(root)';

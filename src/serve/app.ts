@@ -21,6 +21,7 @@ import { qualityRoutes, type QualityRoutesOptions } from './quality-routes.js';
 import { lineageRoutes } from './lineage-routes.js';
 import { runRoutes, type RunHistory } from './run-routes.js';
 import type { PrivateBreakdown } from './private-breakdowns.js';
+import { rateLimitPlugin, type RateLimitOptions } from './rate-limit.js';
 import { streamRoutes } from './stream-routes.js';
 
 export interface ServeOptions {
@@ -35,6 +36,8 @@ export interface ServeOptions {
   readonly queuedEvents: () => number;
   readonly bodyLimitBytes: number;
   readonly maxBatchEvents: number;
+  /** Requests per API key (anonymous: per IP) per window. */
+  readonly rateLimit: RateLimitOptions;
   readonly logLevel: string;
   /** Liveness and readiness of the parts behind the API. */
   readonly health: () => Promise<{ ready: boolean; checks: Record<string, unknown> }>;
@@ -118,6 +121,7 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(authPlugin, { keys: options.keys.ring, ...(options.jwt ? { jwt: options.jwt } : {}) });
+  await app.register(rateLimitPlugin, options.rateLimit);
   await app.register(keyRoutes, { admin: options.keys });
   await app.register(eventsRoute, {
     deliverBody: options.deliverBody,

@@ -280,3 +280,28 @@ describe('configuration of JWTs, differential privacy and telemetry', () => {
     );
   });
 });
+
+describe('configuration: limits', () => {
+  it('reads limits.rate_per_key and limits.rate_window_ms, with defaults', () => {
+    const env = { PULSE_TOKEN_KEY: 'limits-token-key-0123456789' };
+    const defaults = loadConfig({}, env).limits;
+    assert.deepEqual(defaults, { ratePerKey: 6000, rateWindowMs: 60000 });
+    const path = file('limits:\n  rate_per_key: 50\n  rate_window_ms: 1000\n');
+    assert.deepEqual(loadConfig({ configFile: path }, env).limits, { ratePerKey: 50, rateWindowMs: 1000 });
+  });
+  it('names the field of a wrong limit', () => {
+    const env = { PULSE_TOKEN_KEY: 'limits-token-key-0123456789' };
+    assert.throws(
+      () => loadConfig({ configFile: file('limits:\n  rate_per_key: 0\n') }, env),
+      /limits\.rate_per_key must be >= 1/,
+    );
+    assert.throws(
+      () => loadConfig({ configFile: file('limits:\n  rate_window_ms: "1s"\n') }, env),
+      /limits\.rate_window_ms must be integer/,
+    );
+    assert.throws(
+      () => loadConfig({ configFile: file('limits:\n  rate: 5\n') }, env),
+      /limits must NOT have additional properties "rate"/,
+    );
+  });
+});

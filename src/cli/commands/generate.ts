@@ -94,7 +94,7 @@ function formatCount(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
-interface GeneratePlan {
+export interface GeneratePlan {
   from: number;
   to: number;
   days: number;
@@ -105,7 +105,8 @@ interface GeneratePlan {
   concurrency: number;
 }
 
-function parse(argv: string[], now: number): GeneratePlan | 'help' {
+/** The flags of `pulse generate`; throws PULSE_ERR_USAGE naming the flag. */
+export function parseGenerateArgs(argv: string[], now: number): GeneratePlan | 'help' {
   let values;
   try {
     ({ values } = parseArgs({
@@ -203,7 +204,7 @@ export async function runGenerate(argv: string[], io: GenerateIo = {}): Promise<
   const stderr = io.stderr ?? process.stderr;
   let plan: GeneratePlan | 'help';
   try {
-    plan = parse(argv, (io.now ?? Date.now)());
+    plan = parseGenerateArgs(argv, (io.now ?? Date.now)());
   } catch (error) {
     if (error instanceof PulseError) {
       stderr.write(`pulse generate: ${error.message}\n`);

@@ -11,7 +11,8 @@ export const START_USAGE = `pulse start [--demo] [--db FILE] [--port N] [--host 
 
 const HISTORY_BATCH = 5_000;
 
-export async function runStart(argv: string[]): Promise<number> {
+/** The flags and the configuration of `pulse start`; throws PULSE_ERR_USAGE / PULSE_ERR_CONFIG naming the field. */
+export function startConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): PulseConfig {
   const { values } = parseFlags(argv, {
     demo: { type: 'boolean', default: false },
     db: { type: 'string' },
@@ -19,13 +20,20 @@ export async function runStart(argv: string[]): Promise<number> {
     host: { type: 'string' },
     config: { type: 'string' },
   });
-  const config = loadConfig({
-    configFile: values.config,
-    demo: values.demo,
-    dbPath: values.db,
-    port: portFlag(values.port),
-    host: values.host,
-  });
+  return loadConfig(
+    {
+      configFile: values.config,
+      demo: values.demo,
+      dbPath: values.db,
+      port: portFlag(values.port),
+      host: values.host,
+    },
+    env,
+  );
+}
+
+export async function runStart(argv: string[]): Promise<number> {
+  const config = startConfig(argv);
   const pulse = await startPulse({
     dbPath: config.warehouse.path,
     tokenKey: config.privacy.tokenKey,
@@ -34,6 +42,8 @@ export async function runStart(argv: string[]): Promise<number> {
     timeZone: config.business.timeZone,
     bodyLimitBytes: config.server.bodyLimitBytes,
     maxBatchEvents: config.server.maxBatchEvents,
+    ratePerKey: config.limits.ratePerKey,
+    rateWindowMs: config.limits.rateWindowMs,
     refreshDebounceMs: config.refresh.debounceMs,
     qualityEnabled: config.quality.enabled,
     memoryLimit: config.warehouse.memoryLimit,
