@@ -1529,14 +1529,4 @@ describe('contracts: API', () => {
     record({ ...event('fx.rate', dataOf('fx.rate')), specversion: '0.3' });
     assert.deepEqual([...seen].sort(), [...CONTRACT_RULES].sort());
   });
-
-  it('keeps up with 100k events/s with room to spare', () => {
-    const value = event('order.placed', dataOf('order.placed'));
-    for (let i = 0; i < 2_000; i++) contracts.validate(value);
-    const n = 50_000;
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) assert.equal(contracts.validate(value).ok, true);
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    assert.ok(seconds < 5, `${n} order.placed events took ${seconds.toFixed(2)} s`);
-  });
 });
