@@ -557,7 +557,8 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
       required: false,
       check: () => {
         const detail = (options.extraChecks?.()[name] ?? {}) as Record<string, unknown>;
-        return { ...detail, status: detail.status === 'ok' ? 'ok' : 'failing' };
+        // The part's own word (`disconnected`) is kept as `state`; status speaks the registry's terms.
+        return { ...detail, state: detail.status, status: detail.status === 'ok' ? 'ok' : 'failing' };
       },
     });
   }

@@ -67,6 +67,7 @@ const SCHEMA = /* GraphQL */ `
     direction: String!
     bands: Bands!
     cadence: String!
+    dimensions: [String!]!
   }
   type Lineage {
     inputs: [String!]!

@@ -37,11 +37,18 @@ describe('pulse lineage', () => {
     const result = pulse(['lineage', 'conversion_rate', '--upstream', '--json']);
     assert.equal(result.code, 0, result.stderr);
     const answer = JSON.parse(result.stdout) as { contractFields: string[]; kpis: string[] };
+    // The counts, and by loyalty tier and segment (the customer's version at the session: an ASOF join
+    // on the customer token to dim_customer, built from customer.upserted).
     assert.deepEqual(answer.contractFields, [
+      'customer.upserted.customer_id',
+      'customer.upserted.effective_at',
+      'customer.upserted.loyalty_tier',
+      'customer.upserted.segment',
       'order.placed.channel',
       'order.placed.order_id',
       'order.placed.placed_at',
       'session.started.channel',
+      'session.started.customer_id',
       'session.started.session_id',
       'session.started.started_at',
     ]);

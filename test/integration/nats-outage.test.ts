@@ -109,8 +109,10 @@ describe(
       // The worker stays ready (it serves reads) and shows the source disconnected.
       const workerReady = await fetch(`${worker.url}/readyz`);
       assert.equal(workerReady.status, 200);
-      const checks = ((await workerReady.json()) as { checks: { nats: { status: string } } }).checks;
-      assert.equal(checks.nats.status, 'disconnected');
+      const checks = ((await workerReady.json()) as { checks: { nats: { status: string; state: string } } })
+        .checks;
+      assert.equal(checks.nats.status, 'failing');
+      assert.equal(checks.nats.state, 'disconnected');
       // The worker keeps answering KPI reads from its warehouse, with what it had committed.
       for (let i = 0; i < 3; i += 1) {
         assert.deepEqual(await netRevenue(), { status: 200, cents: scaleOutNetCents(40) });

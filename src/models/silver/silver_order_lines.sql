@@ -39,8 +39,9 @@ SELECT
   typed.currency,
   CASE WHEN typed.currency = 'EUR' THEN 1 ELSE fx.rate_to_eur END::DECIMAL(18, 10)  AS rate_to_eur,
   CASE WHEN typed.currency = 'EUR' THEN typed.placed_at ELSE fx.hour END             AS rate_hour,
-  ((typed.quantity * typed.unit_price - typed.discount - typed.tax)::DECIMAL(18, 2)
-     * CASE WHEN typed.currency = 'EUR' THEN 1 ELSE fx.rate_to_eur END::DECIMAL(18, 10))::DECIMAL(38, 12) AS net_eur,
+  -- Widened before multiplying: two DECIMAL(18) factors multiply in 64 bits and overflow on large amounts.
+  ((typed.quantity * typed.unit_price - typed.discount - typed.tax)::DECIMAL(18, 2)::DECIMAL(38, 2)
+     * CASE WHEN typed.currency = 'EUR' THEN 1 ELSE fx.rate_to_eur END::DECIMAL(38, 10))::DECIMAL(38, 12) AS net_eur,
   typed.placed_at,
   typed.event_id, typed._seq, typed._ingested_at,
   {{ hi }}::BIGINT AS _updated_seq

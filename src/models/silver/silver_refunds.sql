@@ -31,7 +31,7 @@ WITH typed AS (
 SELECT
   typed.return_id, typed.order_id, typed.refunded_at, typed.amount, typed.currency,
   CASE WHEN typed.currency = 'EUR' THEN 1 ELSE fx.rate_to_eur END::DECIMAL(18, 10)  AS rate_to_eur,
-  (typed.amount * CASE WHEN typed.currency = 'EUR' THEN 1 ELSE fx.rate_to_eur END::DECIMAL(18, 10))::DECIMAL(38, 12) AS amount_eur,
+  (typed.amount::DECIMAL(38, 2) * CASE WHEN typed.currency = 'EUR' THEN 1 ELSE fx.rate_to_eur END::DECIMAL(38, 10))::DECIMAL(38, 12) AS amount_eur,
   typed.event_id, typed._seq, typed._ingested_at,
   {{ hi }}::BIGINT AS _updated_seq
 FROM typed
