@@ -64,13 +64,15 @@ describe('publish gate: a KPI is held while an error rule fails on its inputs', 
       assert.equal(answer.quality, 'held');
       assert.deepEqual(answer.quality_hold?.rules, [{ rule: RULE, table: 'silver_fx_rates', failed: 1 }]);
     }
-    // Conversion reads fact_order too (which reads the rates): held as well; CSAT does not.
+    // Conversion reads fact_order too (which reads the rates): held as well, and so is CSAT, whose
+    // breakdown by loyalty tier reads the orders' customers; Fulfilment SLA reads shipments only.
     const all = (await (await pulse.fetch(`${pulse.url}/v1/kpis?window=today`)).json()) as {
       kpis: (Answer & { id: string })[];
     };
     const byId = new Map(all.kpis.map((k) => [k.id, k.quality]));
     assert.equal(byId.get('conversion_rate'), 'held');
-    assert.equal(byId.get('csat_index'), 'ok');
+    assert.equal(byId.get('csat_index'), 'held');
+    assert.equal(byId.get('fulfilment_sla'), 'ok');
     // The push carries the hold too.
     const last = pushed[pushed.length - 1] as LiveValue;
     const payload = livePayload(last, 0);

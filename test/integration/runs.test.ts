@@ -275,11 +275,17 @@ describe('run history, failed runs and retries', () => {
     const upstream = (await (
       await pulse.fetch(`${pulse.url}/v1/lineage?node=conversion_rate&direction=upstream`)
     ).json()) as { contractFields: string[] };
+    // With its breakdowns by loyalty tier and segment (the customer at the session, from customer.upserted).
     assert.deepEqual(upstream.contractFields, [
+      'customer.upserted.customer_id',
+      'customer.upserted.effective_at',
+      'customer.upserted.loyalty_tier',
+      'customer.upserted.segment',
       'order.placed.channel',
       'order.placed.order_id',
       'order.placed.placed_at',
       'session.started.channel',
+      'session.started.customer_id',
       'session.started.session_id',
       'session.started.started_at',
     ]);

@@ -293,7 +293,7 @@ describe('readiness reports every registered part', () => {
     const pulse = await startTestPulse();
     try {
       const body = (await (await fetch(`${pulse.url}/readyz`)).json()) as { checks: Record<string, unknown> };
-      assert.deepEqual(Object.keys(body.checks).sort(), ['live', 'refresh', 'warehouse']);
+      assert.deepEqual(Object.keys(body.checks).sort(), ['live', 'quality', 'refresh', 'warehouse']);
       assert.equal(pulse.telemetry.enabled, false);
     } finally {
       await pulse.dispose();
