@@ -52,10 +52,15 @@ describe('lineage derived from the SQL models', () => {
     ]);
     // conversion_rate = count_distinct(fact_order.order_id by placed_at, channel) ÷ the same over fact_session.
     assert.deepEqual(ids(graph, 'conversion_rate', 'upstream', 'contract_field'), [
+      'customer.upserted.customer_id',
+      'customer.upserted.effective_at',
+      'customer.upserted.loyalty_tier',
+      'customer.upserted.segment',
       'order.placed.channel',
       'order.placed.order_id',
       'order.placed.placed_at',
       'session.started.channel',
+      'session.started.customer_id',
       'session.started.session_id',
       'session.started.started_at',
     ]);
