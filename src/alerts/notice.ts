@@ -100,8 +100,8 @@ export function slackPayload(notice: AlertNotice): unknown {
   };
 }
 
-/** Microsoft Teams incoming webhook / workflow: a message with one Adaptive Card. */
-export function teamsPayload(notice: AlertNotice): unknown {
+/** Microsoft Teams incoming webhook / workflow: a message carrying one Adaptive Card of these elements. */
+export function adaptiveCardMessage(body: readonly unknown[]): unknown {
   return {
     type: 'message',
     attachments: [
@@ -112,27 +112,27 @@ export function teamsPayload(notice: AlertNotice): unknown {
           $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
           type: 'AdaptiveCard',
           version: '1.4',
-          body: [
-            {
-              type: 'TextBlock',
-              text: title(notice),
-              weight: 'Bolder',
-              size: 'Medium',
-              wrap: true,
-              color:
-                notice.transition === 'resolved'
-                  ? 'Good'
-                  : notice.level === 'critical'
-                    ? 'Attention'
-                    : 'Warning',
-            },
-            { type: 'FactSet', facts: facts(notice).map(([name, value]) => ({ title: name, value })) },
-            { type: 'TextBlock', text: notice.definition, wrap: true, isSubtle: true, size: 'Small' },
-          ],
+          body,
         },
       },
     ],
   };
+}
+
+export function teamsPayload(notice: AlertNotice): unknown {
+  return adaptiveCardMessage([
+    {
+      type: 'TextBlock',
+      text: title(notice),
+      weight: 'Bolder',
+      size: 'Medium',
+      wrap: true,
+      color:
+        notice.transition === 'resolved' ? 'Good' : notice.level === 'critical' ? 'Attention' : 'Warning',
+    },
+    { type: 'FactSet', facts: facts(notice).map(([name, value]) => ({ title: name, value })) },
+    { type: 'TextBlock', text: notice.definition, wrap: true, isSubtle: true, size: 'Small' },
+  ]);
 }
 
 export function plainText(notice: AlertNotice): string {

@@ -1,5 +1,5 @@
 import type { KpiAnswer, KpiDefinition } from '../kpis/index.js';
-import { formatValue } from './notice.js';
+import { adaptiveCardMessage, formatValue } from './notice.js';
 import { assess, bandRules } from './rules.js';
 
 export type BandStatus = 'ok' | 'warn' | 'critical' | 'no_data';
@@ -76,25 +76,11 @@ export function statusSlack(summary: StatusSummary): unknown {
 }
 
 export function statusTeams(summary: StatusSummary): unknown {
-  return {
-    type: 'message',
-    attachments: [
-      {
-        contentType: 'application/vnd.microsoft.card.adaptive',
-        contentUrl: null,
-        content: {
-          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
-          type: 'AdaptiveCard',
-          version: '1.4',
-          body: [
-            { type: 'TextBlock', text: summary.title, weight: 'Bolder', size: 'Medium', wrap: true },
-            {
-              type: 'FactSet',
-              facts: summary.lines.map((l) => ({ title: l.label, value: `${l.value} [${MARK[l.status]}]` })),
-            },
-          ],
-        },
-      },
-    ],
-  };
+  return adaptiveCardMessage([
+    { type: 'TextBlock', text: summary.title, weight: 'Bolder', size: 'Medium', wrap: true },
+    {
+      type: 'FactSet',
+      facts: summary.lines.map((l) => ({ title: l.label, value: `${l.value} [${MARK[l.status]}]` })),
+    },
+  ]);
 }
