@@ -73,6 +73,20 @@ export function bandRules(kpis: readonly KpiDefinition[], settings: AlertsConfig
   });
 }
 
+/** A KPI's own tolerance bands as a rule, for reading a value against them (scorecards, status). */
+export function kpiBandRule(kpi: KpiDefinition): AlertRule {
+  const [rule] = bandRules([kpi], {
+    enabled: true,
+    window: 'today',
+    minVolume: 0,
+    forMs: 0,
+    cooldownMs: 0,
+    hysteresis: 0,
+    channels: [],
+  });
+  return rule as AlertRule;
+}
+
 /** A configured rule with its limits; `band` takes the KPI's own bands. */
 export function customRule(config: AlertRuleConfig, kpi: KpiDefinition): AlertRule {
   const { metric, limits } = limitsOf(config.condition, config.severity, kpi);

@@ -5,7 +5,7 @@ type PDFKitConstructor = new (options?: PDFKit.PDFDocumentOptions) => PDFKit.PDF
 // pdfkit is CommonJS with `export =` typings; require keeps the types without esModuleInterop.
 const PDFDocument = createRequire(import.meta.url)('pdfkit') as PDFKitConstructor;
 import { formatValue } from './notice.js';
-import { bandRules } from './rules.js';
+import { kpiBandRule } from './rules.js';
 import type { ScorecardData, ScorecardKpi } from './scorecard-data.js';
 import type { BandStatus } from './status.js';
 
@@ -106,17 +106,9 @@ function block(doc: PDFKit.PDFDocument, entry: ScorecardKpi, region: string, top
     .fontSize(10)
     .fillColor(colour)
     .text(`Status: ${STATUS_TEXT[entry.status]}`, left + 16, top + 58);
-  const band = bandRules([kpi], {
-    enabled: true,
-    window: 'today',
-    minVolume: 0,
-    forMs: 0,
-    cooldownMs: 0,
-    hysteresis: 0,
-    channels: [],
-  })[0];
+  const band = kpiBandRule(kpi);
   const lines = [
-    `Band: ${band?.describe ?? ''}`,
+    `Band: ${band.describe}`,
     `Same day last week: ${formatValue(entry.lastWeek, kpi.unit)}`,
     `Quality: ${entry.quality}`,
     `As of: ${entry.asOf ?? 'no data'}`,

@@ -1,21 +1,12 @@
 import type { KpiAnswer, KpiDefinition } from '../kpis/index.js';
 import { adaptiveCardMessage, formatValue } from './notice.js';
-import { assess, bandRules } from './rules.js';
+import { assess, kpiBandRule } from './rules.js';
 
 export type BandStatus = 'ok' | 'warn' | 'critical' | 'no_data';
 
 /** A KPI against its tolerance bands, as the scorecard and the morning status show it. */
 export function bandStatus(kpi: KpiDefinition, value: number | null, lastWeek: number | null): BandStatus {
-  const [rule] = bandRules([kpi], {
-    enabled: true,
-    window: 'today',
-    minVolume: 0,
-    forMs: 0,
-    cooldownMs: 0,
-    hysteresis: 0,
-    channels: [],
-  });
-  const result = assess(rule!, { value, volume: null, lastWeek });
+  const result = assess(kpiBandRule(kpi), { value, volume: null, lastWeek });
   if (result.status === 'breach') return result.level;
   return result.status === 'ok' ? 'ok' : 'no_data';
 }
