@@ -1,5 +1,6 @@
 import { Ajv } from 'ajv';
 import type { ObjectStoreConfig } from './object-store.js';
+import { parseSeasonalBands, seasonalBandsSchema, type SeasonalBand } from './seasonal.js';
 
 /**
  * The `alerts:` and `scorecards:` sections of pulse.config.yaml: channels, rules and the
@@ -28,7 +29,12 @@ export type AlertCondition =
   | { readonly type: 'above' | 'below'; readonly threshold: number }
   | { readonly type: 'outside'; readonly low: number; readonly high: number }
   /** Relative change against the same window one week earlier, e.g. -0.2 = a 20 % drop. */
-  | { readonly type: 'change_vs_last_week'; readonly below?: number; readonly above?: number };
+  | { readonly type: 'change_vs_last_week'; readonly below?: number; readonly above?: number }
+  /**
+   * Outside the 80 % band of the seasonal-naive forecast of the window: the same window one season
+   * earlier (a day for the 1h window, a week for 24h), ± z·σ of its seasonal differences.
+   */
+  | { readonly type: 'outside_forecast' };
 
 export interface AlertRuleConfig {
   readonly id: string;
@@ -62,6 +68,8 @@ export interface AlertsConfig {
     readonly channels: readonly string[];
   };
   readonly rules: readonly AlertRuleConfig[];
+  /** Bands that replace the catalogue's at some times (band rules and `band` conditions). */
+  readonly seasonalBands: readonly SeasonalBand[];
   readonly delivery: { readonly attempts: number; readonly backoffMs: number; readonly timeoutMs: number };
 }
 
@@ -180,7 +188,9 @@ const alertsSchema = {
             propertyNames: { enum: ['channel', 'brand', 'country', 'seller', 'category'] },
             additionalProperties: { type: 'string', minLength: 1, maxLength: 128 },
           },
-          condition: { enum: ['band', 'above', 'below', 'outside', 'change_vs_last_week'] },
+          condition: {
+            enum: ['band', 'above', 'below', 'outside', 'change_vs_last_week', 'outside_forecast'],
+          },
           threshold: { type: 'number' },
           low: { type: 'number' },
           high: { type: 'number' },
@@ -195,6 +205,7 @@ const alertsSchema = {
         },
       },
     },
+    seasonal_bands: seasonalBandsSchema,
     delivery: {
       type: 'object',
       additionalProperties: false,
@@ -279,7 +290,7 @@ interface RawRule {
   kpi: string;
   window?: 'today' | '1h' | '24h';
   filter?: Record<string, string>;
-  condition: 'band' | 'above' | 'below' | 'outside' | 'change_vs_last_week';
+  condition: 'band' | 'above' | 'below' | 'outside' | 'change_vs_last_week' | 'outside_forecast';
   threshold?: number;
   low?: number;
   high?: number;
@@ -307,6 +318,7 @@ interface RawAlerts {
     channels?: string[];
   };
   rules?: RawRule[];
+  seasonal_bands?: unknown;
   delivery?: { attempts?: number; backoff?: string | number; timeout?: string | number };
 }
 
@@ -324,6 +336,7 @@ export const DEFAULT_ALERTS: AlertsConfig = {
     channels: [],
   },
   rules: [],
+  seasonalBands: [],
   delivery: { attempts: 5, backoffMs: 500, timeoutMs: 5_000 },
 };
 
@@ -385,6 +398,7 @@ export function parseAlertsConfig(raw: unknown, problems: string[]): AlertsConfi
     channels,
     bandRules,
     rules,
+    seasonalBands: parseSeasonalBands(file.seasonal_bands, problems),
     delivery: {
       attempts: file.delivery?.attempts ?? DEFAULT_ALERTS.delivery.attempts,
       backoffMs: parseDuration(file.delivery?.backoff, DEFAULT_ALERTS.delivery.backoffMs),
@@ -435,6 +449,14 @@ function conditionOf(rule: RawRule, field: string, problems: string[]): AlertCon
         ...(rule.change_below !== undefined ? { below: rule.change_below } : {}),
         ...(rule.change_above !== undefined ? { above: rule.change_above } : {}),
       };
+    case 'outside_forecast':
+      if (rule.window === undefined || rule.window === 'today')
+        problems.push(
+          `${field}.window: condition "outside_forecast" needs window 1h (forecast by hour) or 24h (by day)`,
+        );
+      if (rule.filter)
+        problems.push(`${field}.filter: condition "outside_forecast" forecasts the whole KPI, not one slice`);
+      return { type: 'outside_forecast' };
   }
 }
 

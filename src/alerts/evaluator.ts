@@ -1,20 +1,43 @@
 import { randomUUID } from 'node:crypto';
-import type { Catalogue, Dimension, KpiAnswer, KpiEngine, LiveKpis } from '../kpis/index.js';
+import {
+  forecastKpi,
+  startOfBusinessDay,
+  type Catalogue,
+  type Dimension,
+  type KpiAnswer,
+  type KpiEngine,
+  type LiveKpis,
+} from '../kpis/index.js';
 import type { AlertsConfig } from './config.js';
 import { topContributors } from './contributors.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { AlertLog } from './log.js';
 import type { AlertNotice } from './notice.js';
-import { assess, bandRules, customRule, type AlertRule, type Observation } from './rules.js';
+import {
+  assess,
+  bandRules,
+  customRule,
+  FORECAST_Z,
+  ruleAt,
+  seasonalProblems,
+  type AlertRule,
+  type Observation,
+} from './rules.js';
+import { localTime } from './seasonal.js';
 import { INITIAL, step, type AlertStatus, type Transition } from './state.js';
 
-const WEEK_MS = 7 * 24 * 3_600_000;
-/** Last week's value moves slowly (only late data changes it): it is looked up at most this often. */
+const DAY_MS = 24 * 3_600_000;
+const WEEK_MS = 7 * DAY_MS;
+/**
+ * Last week's value and the forecast move slowly (only late data changes them): they are looked
+ * up at most this often.
+ */
 const LAST_WEEK_TTL_MS = 30_000;
 
 /** The rules to evaluate: the catalogue's bands plus the configured ones, checked against the catalogue. */
 export function buildRules(config: AlertsConfig, catalogue: Catalogue, problems: string[]): AlertRule[] {
-  const rules = bandRules(catalogue.kpis, config.bandRules);
+  problems.push(...seasonalProblems(config.seasonalBands, catalogue.kpis));
+  const rules = bandRules(catalogue.kpis, config.bandRules, config.seasonalBands);
   config.rules.forEach((rule, i) => {
     const kpi = catalogue.kpis.find((k) => k.id === rule.kpi);
     if (!kpi) {
@@ -29,7 +52,7 @@ export function buildRules(config: AlertsConfig, catalogue: Catalogue, problems:
       );
       return;
     }
-    rules.push(customRule(rule, kpi));
+    rules.push(customRule(rule, kpi, config.seasonalBands));
   });
   return rules;
 }
@@ -52,6 +75,8 @@ export interface AlertEvaluatorOptions {
   readonly dispatcher: Dispatcher;
   readonly log: AlertLog;
   readonly evaluateEveryMs: number;
+  /** The business time zone, in which seasonal bands are read. */
+  readonly timeZone: string;
   readonly now?: () => number;
   readonly onTransition?: (transition: Transition, rule: AlertRule) => void;
   readonly onError: (error: unknown) => void;
@@ -66,8 +91,9 @@ export class AlertEvaluator {
   readonly #options: AlertEvaluatorOptions;
   readonly #now: () => number;
   readonly #statuses = new Map<string, AlertStatus>();
-  readonly #last = new Map<string, { metric: number | null; assessment: string }>();
+  readonly #last = new Map<string, { metric: number | null; assessment: string; describe: string }>();
   readonly #lastWeek = new Map<string, { at: number; value: number | null }>();
+  readonly #forecasts = new Map<string, { at: number; expected: Observation['expected'] }>();
   #running: Promise<void> | undefined;
   #again = false;
   #timer: NodeJS.Timeout | undefined;
@@ -119,7 +145,7 @@ export class AlertEvaluator {
         rule_id: rule.id,
         kpi: rule.kpi,
         window: rule.window,
-        describe: rule.describe,
+        describe: last?.describe ?? rule.describe,
         ...status,
         last_metric: last?.metric ?? null,
         last_assessment: last?.assessment ?? 'not_evaluated',
@@ -127,24 +153,30 @@ export class AlertEvaluator {
     });
   }
 
-  async #evaluateRule(rule: AlertRule): Promise<void> {
+  async #evaluateRule(everyTime: AlertRule): Promise<void> {
+    const kpi = this.#options.catalogue.kpis.find((k) => k.id === everyTime.kpi);
+    if (!kpi) return;
     const answer = this.#options.live.get(
-      rule.kpi,
-      rule.window,
-      (rule.filter?.dimension as Dimension) ?? null,
+      everyTime.kpi,
+      everyTime.window,
+      (everyTime.filter?.dimension as Dimension) ?? null,
     );
     if (!answer) return;
+    // The season of the time the value describes (the end of its window), in the business time zone.
+    const rule = ruleAt(everyTime, kpi, localTime(Date.parse(answer.window.to), this.#options.timeZone));
     const observation = await this.#observe(rule, answer);
     const assessment = assess(rule, observation);
-    this.#last.set(rule.id, { metric: assessment.metric, assessment: assessment.status });
+    this.#last.set(rule.id, {
+      metric: assessment.metric,
+      assessment: assessment.status,
+      describe: rule.describe,
+    });
     const now = this.#now();
     const before = this.#statuses.get(rule.id) ?? INITIAL;
     const { status, transition } = step(before, assessment, now, rule);
     this.#statuses.set(rule.id, status);
     if (!transition) return;
     this.#options.onTransition?.(transition, rule);
-    const kpi = this.#options.catalogue.kpis.find((k) => k.id === rule.kpi);
-    if (!kpi) return;
     const told = transition === 'firing' || transition === 'escalated' || transition === 'resolved';
     const contributors =
       transition === 'firing' || transition === 'escalated'
@@ -165,6 +197,7 @@ export class AlertEvaluator {
       metric: assessment.metric,
       metric_kind: rule.metric,
       band: { describe: rule.describe, limits: rule.limits },
+      expected: forecastBand(observation.expected),
       as_of: answer.as_of,
       lag_ms: answer.lag_ms,
       at: new Date(now).toISOString(),
@@ -195,8 +228,48 @@ export class AlertEvaluator {
         : value === null
           ? null
           : Math.abs(value);
+    if (rule.metric === 'forecast') return { value, volume, expected: await this.#forecast(rule, answer) };
     if (rule.metric !== 'change') return { value, volume };
     return { value, volume, lastWeek: await this.#lastWeekValue(rule, answer) };
+  }
+
+  /**
+   * The seasonal-naive forecast of the rule's window: the same window one season earlier (a day
+   * for 1h, a week for 24h), with σ of the KPI's seasonal differences over its hourly (7 days) or
+   * daily (4 weeks) series, as `GET /v1/kpis/:id/forecast` computes it.
+   */
+  async #forecast(rule: AlertRule, answer: KpiAnswer): Promise<Observation['expected']> {
+    const key = `${rule.kpi}|${rule.window}`;
+    const now = this.#now();
+    const cached = this.#forecasts.get(key);
+    if (cached && now - cached.at < LAST_WEEK_TTL_MS) return cached.expected;
+    const grain = rule.window === '1h' ? 'hour' : 'day';
+    const seasonMs = grain === 'hour' ? DAY_MS : WEEK_MS;
+    const engine = this.#options.engine;
+    const [before, forecast] = await Promise.all([
+      engine.compute(rule.kpi, {
+        from: new Date(Date.parse(answer.window.from) - seasonMs).toISOString(),
+        to: new Date(Date.parse(answer.window.to) - seasonMs).toISOString(),
+      }),
+      forecastKpi(
+        engine,
+        rule.kpi,
+        { grain, horizon: 1, now: new Date(answer.window.to) },
+        startOfBusinessDay,
+      ),
+    ]);
+    // No event in the window a season ago (a new shop, an empty warehouse): no forecast, rather
+    // than a forecast of zero; and not cached, so the first data counts at once.
+    if (
+      before.as_of === null ||
+      before.value === null ||
+      before.value === undefined ||
+      forecast.sigma === null
+    )
+      return null;
+    const expected = { value: Number(before.value), sigma: forecast.sigma };
+    this.#forecasts.set(key, { at: now, expected });
+    return expected;
   }
 
   async #lastWeekValue(rule: AlertRule, answer: KpiAnswer): Promise<number | null> {
@@ -216,6 +289,12 @@ export class AlertEvaluator {
     this.#lastWeek.set(key, { at: now, value });
     return value;
   }
+}
+
+function forecastBand(expected: Observation['expected']): AlertNotice['expected'] {
+  if (expected === null || expected === undefined) return null;
+  const spread = FORECAST_Z * expected.sigma;
+  return { value: expected.value, lower: expected.value - spread, upper: expected.value + spread };
 }
 
 function pointValue(answer: KpiAnswer, key: string): string | number | null | undefined {

@@ -69,6 +69,7 @@ export function openAlerting(options: {
         dispatcher,
         log,
         evaluateEveryMs: options.alerts.evaluateEveryMs,
+        timeZone: options.timeZone,
         ...(options.onTransition ? { onTransition: options.onTransition } : {}),
         onError: options.onError,
       })

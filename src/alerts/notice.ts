@@ -1,4 +1,4 @@
-import type { Level, Limit } from './rules.js';
+import type { Level, Limit, MetricKind } from './rules.js';
 
 /** A dimension value that moved the KPI, e.g. channel = mobile. */
 export interface Contributor {
@@ -23,10 +23,15 @@ export interface AlertNotice {
   readonly filter: { readonly dimension: string; readonly value: string } | null;
   /** The KPI as the API serves it (money as exact text). */
   readonly value: string | number | null;
-  /** The compared metric: the value, or the change against last week for change rules. */
+  /**
+   * The compared metric: the value, the change against last week for change rules, or the distance
+   * from the forecast in σ for forecast rules.
+   */
   readonly metric: number | null;
-  readonly metric_kind: 'value' | 'change';
+  readonly metric_kind: MetricKind;
   readonly band: { readonly describe: string; readonly limits: readonly Limit[] };
+  /** Forecast rules: the forecast of the window and its 80 % band. */
+  readonly expected?: { readonly value: number; readonly lower: number; readonly upper: number } | null;
   readonly as_of: string | null;
   readonly lag_ms: number | null;
   readonly at: string;
@@ -63,6 +68,14 @@ function facts(notice: AlertNotice): [string, string][] {
   return [
     ['Value', formatValue(notice.value, notice.unit)],
     ...(notice.metric_kind === 'change' ? ([['Change', formatMetric(notice)]] as [string, string][]) : []),
+    ...(notice.expected
+      ? ([
+          [
+            'Forecast',
+            `${formatValue(notice.expected.value, notice.unit)} (80 % band ${formatValue(notice.expected.lower, notice.unit)} to ${formatValue(notice.expected.upper, notice.unit)})`,
+          ],
+        ] as [string, string][])
+      : []),
     ['Band', notice.band.describe],
     ['As of', notice.as_of ?? 'no data'],
     ['Rule', notice.rule_id],

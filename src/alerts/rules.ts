@@ -1,5 +1,10 @@
-import type { KpiDefinition } from '../kpis/index.js';
+import { Z_80, type KpiDefinition } from '../kpis/index.js';
 import type { AlertCondition, AlertRuleConfig, AlertsConfig } from './config.js';
+import { seasonAt, type LocalTime, type SeasonalBand } from './seasonal.js';
+
+/** Forecast rules use the 80 % band the forecast API serves. */
+export const FORECAST_Z = Z_80;
+export type MetricKind = 'value' | 'change' | 'forecast';
 
 export type Level = 'warn' | 'critical';
 
@@ -12,12 +17,17 @@ export interface Limit {
 
 /** A rule ready to evaluate: what it watches and the limits the watched metric must stay within. */
 export interface AlertRule extends AlertRuleConfig {
-  /** `value` compares the KPI itself; `change` its relative change against the same window a week earlier. */
-  readonly metric: 'value' | 'change';
+  /**
+   * `value` compares the KPI itself; `change` its relative change against the same window a week
+   * earlier; `forecast` its distance from the forecast in σ of the forecast's errors.
+   */
+  readonly metric: MetricKind;
   readonly limits: readonly Limit[];
   /** The rule as people read it, e.g. "below 0.02 (warn), below 0.015 (critical)". */
   readonly describe: string;
   readonly source: 'band' | 'custom';
+  /** Bands that replace the KPI's own at some times (rules that follow the KPI's bands). */
+  readonly seasonal?: readonly SeasonalBand[];
 }
 
 /** What a rule sees at one evaluation. */
@@ -27,6 +37,8 @@ export interface Observation {
   readonly volume: number | null;
   /** The same window one week earlier (only for change rules). */
   readonly lastWeek?: number | null;
+  /** The forecast of the window and the σ of its errors (only for forecast rules). */
+  readonly expected?: { readonly value: number; readonly sigma: number } | null;
 }
 
 export type Assessment =
@@ -45,15 +57,16 @@ export type Assessment =
     };
 
 /** The rules the catalogue's tolerance bands give: one per KPI. */
-export function bandRules(kpis: readonly KpiDefinition[], settings: AlertsConfig['bandRules']): AlertRule[] {
+export function bandRules(
+  kpis: readonly KpiDefinition[],
+  settings: AlertsConfig['bandRules'],
+  seasonal: readonly SeasonalBand[] = [],
+): AlertRule[] {
   if (!settings.enabled) return [];
   return kpis.map((kpi) => {
-    const { basis, warn, critical } = kpi.bands;
-    const op = kpi.direction === 'higher_is_better' ? '<' : '>';
-    const limits: Limit[] = [
-      { level: 'critical', op, bound: critical },
-      { level: 'warn', op, bound: warn },
-    ];
+    const { basis } = kpi.bands;
+    const limits = bandLimits(kpi, kpi.bands);
+    const ownSeasons = seasonal.filter((band) => band.kpi === kpi.id);
     return {
       id: `band:${kpi.id}`,
       kpi: kpi.id,
@@ -69,8 +82,57 @@ export function bandRules(kpis: readonly KpiDefinition[], settings: AlertsConfig
       limits,
       describe: describeLimits(basis === 'change_vs_last_week' ? 'change' : 'value', limits),
       source: 'band',
+      ...(ownSeasons.length > 0 ? { seasonal: ownSeasons } : {}),
     };
   });
+}
+
+/** A KPI's bands as limits: the critical bound first, each on the side its direction says is bad. */
+function bandLimits(
+  kpi: KpiDefinition,
+  bands: { readonly warn: number; readonly critical: number },
+): Limit[] {
+  const op = kpi.direction === 'higher_is_better' ? '<' : '>';
+  return [
+    { level: 'critical', op, bound: bands.critical },
+    { level: 'warn', op, bound: bands.warn },
+  ];
+}
+
+/**
+ * The rule as it stands at a local time: a rule that follows the KPI's bands takes the seasonal
+ * band in force then, if any, and says so in its description.
+ */
+export function ruleAt(rule: AlertRule, kpi: KpiDefinition, at: LocalTime): AlertRule {
+  if (!rule.seasonal || rule.seasonal.length === 0) return rule;
+  const season = seasonAt(rule.seasonal, at);
+  if (!season) return rule;
+  const limits = bandLimits(kpi, season);
+  return { ...rule, limits, describe: `${describeLimits(rule.metric, limits)} [${season.label}]` };
+}
+
+/** Seasonal bands that contradict their KPI's direction or name no KPI, as problems. */
+export function seasonalProblems(
+  seasonal: readonly SeasonalBand[],
+  kpis: readonly KpiDefinition[],
+): string[] {
+  const problems: string[] = [];
+  seasonal.forEach((band, i) => {
+    const field = `alerts.seasonal_bands.${i}`;
+    const kpi = kpis.find((k) => k.id === band.kpi);
+    if (!kpi) {
+      problems.push(
+        `${field}.kpi "${band.kpi}" is not in the catalogue (${kpis.map((k) => k.id).join(', ')})`,
+      );
+      return;
+    }
+    const higherIsBetter = kpi.direction === 'higher_is_better';
+    if (higherIsBetter ? band.critical > band.warn : band.critical < band.warn)
+      problems.push(
+        `${field}: ${kpi.id} is ${higherIsBetter ? 'higher' : 'lower'} is better, so critical (${band.critical}) must be ${higherIsBetter ? 'at or below' : 'at or above'} warn (${band.warn})`,
+      );
+  });
+  return problems;
 }
 
 /** A KPI's own tolerance bands as a rule, for reading a value against them (scorecards, status). */
@@ -88,27 +150,42 @@ export function kpiBandRule(kpi: KpiDefinition): AlertRule {
 }
 
 /** A configured rule with its limits; `band` takes the KPI's own bands. */
-export function customRule(config: AlertRuleConfig, kpi: KpiDefinition): AlertRule {
+export function customRule(
+  config: AlertRuleConfig,
+  kpi: KpiDefinition,
+  seasonal: readonly SeasonalBand[] = [],
+): AlertRule {
   const { metric, limits } = limitsOf(config.condition, config.severity, kpi);
-  return { ...config, metric, limits, describe: describeLimits(metric, limits), source: 'custom' };
+  const ownSeasons = config.condition.type === 'band' ? seasonal.filter((band) => band.kpi === kpi.id) : [];
+  return {
+    ...config,
+    metric,
+    limits,
+    describe: describeLimits(metric, limits),
+    source: 'custom',
+    ...(ownSeasons.length > 0 ? { seasonal: ownSeasons } : {}),
+  };
 }
 
 function limitsOf(
   condition: AlertCondition,
   severity: Level,
   kpi: KpiDefinition,
-): { metric: 'value' | 'change'; limits: Limit[] } {
+): { metric: MetricKind; limits: Limit[] } {
   switch (condition.type) {
-    case 'band': {
-      const op = kpi.direction === 'higher_is_better' ? '<' : '>';
+    case 'band':
       return {
         metric: kpi.bands.basis === 'change_vs_last_week' ? 'change' : 'value',
+        limits: bandLimits(kpi, kpi.bands),
+      };
+    case 'outside_forecast':
+      return {
+        metric: 'forecast',
         limits: [
-          { level: 'critical', op, bound: kpi.bands.critical },
-          { level: 'warn', op, bound: kpi.bands.warn },
+          { level: severity, op: '<', bound: -FORECAST_Z },
+          { level: severity, op: '>', bound: FORECAST_Z },
         ],
       };
-    }
     case 'above':
       return { metric: 'value', limits: [{ level: severity, op: '>', bound: condition.threshold }] };
     case 'below':
@@ -136,7 +213,9 @@ function limitsOf(
   }
 }
 
-function describeLimits(metric: 'value' | 'change', limits: readonly Limit[]): string {
+function describeLimits(metric: MetricKind, limits: readonly Limit[]): string {
+  if (metric === 'forecast')
+    return `outside the 80 % forecast band (seasonal naive ± ${FORECAST_Z} σ) (${limits[0]?.level ?? 'warn'})`;
   const what = metric === 'change' ? 'change vs last week ' : '';
   return limits
     .map((l) => {
@@ -170,6 +249,14 @@ export function assess(rule: AlertRule, observation: Observation): Assessment {
 function metricOf(rule: AlertRule, observation: Observation): number | null {
   if (observation.value === null || !Number.isFinite(observation.value)) return null;
   if (rule.metric === 'value') return observation.value;
+  if (rule.metric === 'forecast') {
+    const expected = observation.expected;
+    if (expected === null || expected === undefined) return null;
+    // A flat history has σ = 0: any move off the forecast is then outside its (empty) band.
+    const scale =
+      expected.sigma > 0 ? expected.sigma : Number.EPSILON * Math.max(1, Math.abs(expected.value));
+    return (observation.value - expected.value) / scale;
+  }
   const before = observation.lastWeek;
   if (before === null || before === undefined || before === 0) return null;
   return observation.value / before - 1;

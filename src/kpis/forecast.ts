@@ -12,7 +12,7 @@ export type ForecastGrain = keyof typeof FORECAST_SEASONS;
 export const FORECAST_GRAINS = Object.keys(FORECAST_SEASONS) as ForecastGrain[];
 
 /** z for a two-sided 80 % band under normal errors. */
-const Z_80 = 1.2816;
+export const Z_80 = 1.2816;
 
 /**
  * Seasonal-naive forecast: the bucket one season ahead repeats the bucket one season back

@@ -18,6 +18,6 @@ export { KpiSnapshot } from './snapshot.js';
 export { LiveKpis, liveKey } from './live.js';
 export type { LiveListener, LiveValue } from './live.js';
 export { LIVE_WINDOWS } from './live-compile.js';
-export { seasonalNaive, forecastKpi, FORECAST_GRAINS, FORECAST_SEASONS } from './forecast.js';
+export { seasonalNaive, forecastKpi, FORECAST_GRAINS, FORECAST_SEASONS, Z_80 } from './forecast.js';
 export type { ForecastGrain, ForecastPoint } from './forecast.js';
 export { compileDrillQuery, DRILL_MAX_LIMIT } from './drill.js';

@@ -391,6 +391,93 @@ describe('alerts and scorecards', () => {
   });
 });
 
+describe('alerts against the forecast band', () => {
+  // The 1h window at 12:30 is 11:30–12:30; its forecast is the same hour yesterday.
+  const AT = new Date('2026-03-10T12:30:00Z');
+  let pulse: TestPulse;
+  let http: Awaited<ReturnType<typeof startHttpReceiver>>;
+  const dir = mkdtempSync(join(tmpdir(), 'pulse-forecast-alerts-'));
+
+  before(async () => {
+    http = await startHttpReceiver();
+    const problems: string[] = [];
+    const alerts = parseAlertsConfig(
+      {
+        evaluate_every: '100ms',
+        channels: [{ name: 'hook', type: 'webhook', url: `${http.url}/hook`, secret: SECRET }],
+        band_rules: { enabled: false },
+        rules: [
+          {
+            id: 'revenue-forecast',
+            kpi: 'net_revenue',
+            window: '1h',
+            condition: 'outside_forecast',
+            severity: 'critical',
+            // Between a refresh's commit and the swap of the live values, the forecast (read from
+            // the warehouse) can be a step ahead of the value: a for-duration rides over that instant.
+            for: '1s',
+            cooldown: '1h',
+            channels: ['hook'],
+          },
+        ],
+        delivery: { attempts: 3, backoff: '50ms', timeout: '15s' },
+      },
+      problems,
+    );
+    assert.deepEqual(problems, []);
+    pulse = await startTestPulse({ dir, now: () => AT, refreshDebounceMs: 10, alerts });
+  });
+
+  after(async () => {
+    await pulse?.dispose();
+    await http?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('stays quiet on the forecast and fires outside its band, with the forecast in the alert', async () => {
+    // One order of 2 × 10 − 2 tax = 18 EUR at 12:05 on each of the 8 days up to today: every hourly
+    // bucket repeats the one a day earlier, so σ of the seasonal differences is 0 and the band is
+    // exactly 18 EUR. Today so far (11:30–12:30): 18 EUR, on the forecast.
+    const days = ['03', '04', '05', '06', '07', '08', '09', '10'];
+    const history = days.map((d) => order(`F-${d}`, `2026-03-${d}T12:05:00Z`, 'FR', 2));
+    assert.equal((await pulse.post(ndjson(history), 'application/x-ndjson')).status, 200);
+    const state = async () => {
+      const body = (await (await pulse.fetch(`${pulse.url}/v1/alerts?rule=revenue-forecast`)).json()) as {
+        rules: { rule_id: string; last_assessment: string; last_metric: number | null; state: string }[];
+        events: { transition: string }[];
+      };
+      return { rule: body.rules.find((r) => r.rule_id === 'revenue-forecast')!, events: body.events };
+    };
+    const deadline = Date.now() + 30_000;
+    let quiet = await state();
+    while (!(quiet.rule.last_assessment === 'ok' && quiet.rule.last_metric === 0) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      quiet = await state();
+    }
+    assert.equal(quiet.rule.last_assessment, 'ok', JSON.stringify(quiet.rule));
+    assert.equal(quiet.rule.last_metric, 0);
+    assert.equal(quiet.rule.state, 'ok');
+    assert.deepEqual(
+      quiet.events.filter((e) => e.transition === 'firing'),
+      [],
+    );
+
+    // Four more orders in the hour: 5 × 18 = 90 EUR, far outside a band of one value.
+    const burst = [1, 2, 3, 4].map((i) => order(`F-burst-${i}`, '2026-03-10T12:10:00Z', 'FR', 2));
+    assert.equal((await pulse.post(ndjson(burst), 'application/x-ndjson')).status, 200);
+    const [hook] = await http.waitFor('/hook', 1);
+    const alert = (JSON.parse(hook!.body) as { alert: Record<string, unknown> }).alert;
+    assert.equal(alert.rule_id, 'revenue-forecast', JSON.stringify(alert));
+    assert.equal(Number(alert.value), 90, JSON.stringify(alert));
+    assert.equal(alert.transition, 'firing');
+    assert.equal(alert.level, 'critical');
+    assert.equal(alert.metric_kind, 'forecast');
+    assert.equal(Number(alert.value), 90);
+    assert.deepEqual(alert.expected, { value: 18, lower: 18, upper: 18 });
+    assert.match(String((alert.band as { describe: string }).describe), /80 % forecast band/);
+  });
+});
+
 async function waitForAlerts<T>(
   pulse: TestPulse,
   pick: (events: { transition: string; deliveries: unknown }[]) => T | undefined,
