@@ -333,32 +333,39 @@ export async function openPipeline(
         const result = await runner.run({ trigger });
         metrics.modelRunSeconds.observe({ status: result.status }, (performance.now() - started) / 1000);
         const heldBefore = [...gate.holds.keys()].join();
-        if (quality.runner) {
-          try {
-            quality.lastPass = await quality.runner.afterRun(result);
-            quality.lastError = undefined;
-            metrics.qualityPassSeconds.observe(
-              { mode: quality.lastPass.mode },
-              quality.lastPass.durationMs / 1000,
-            );
-          } catch (error) {
-            // A broken rule must not stop the KPIs: the gate keeps its last state, the error is reported.
-            quality.lastError = error;
-            onRunError?.(error);
-          }
-        }
-        const holdsChanged = heldBefore !== [...gate.holds.keys()].join();
+        const qualityPass = quality.runner
+          ? quality.runner.afterRun(result).then(
+              (pass) => {
+                quality.lastPass = pass;
+                quality.lastError = undefined;
+                metrics.qualityPassSeconds.observe({ mode: pass.mode }, pass.durationMs / 1000);
+              },
+              (error: unknown) => {
+                // A broken rule must not stop the KPIs: the gate keeps its last state, the error is reported.
+                quality.lastError = error;
+                onRunError?.(error);
+              },
+            )
+          : undefined;
         const stale = !live.computedAt || Date.now() - live.computedAt.getTime() >= LIVE_MAX_AGE_MS;
-        if (result.status === 'success' || stale || holdsChanged) {
+        // The live values are computed while the rules run, and swapped in once the gate has decided.
+        const publishLive = async (gateDecided?: Promise<unknown>): Promise<void> => {
           const publish = telemetry.startSpan('pulse.publish', { parent: span.spanContext() });
           snapshot.invalidate();
           const liveStarted = performance.now();
           const written = new Set(
             result.models.filter((m) => m.rows > 0 || m.mode === 'full').map((m) => m.model),
           );
-          await live.recompute(stale ? undefined : written, LIVE_MAX_AGE_MS);
+          await live.recompute(stale ? undefined : written, LIVE_MAX_AGE_MS, gateDecided);
           metrics.liveRecomputeSeconds.observe((performance.now() - liveStarted) / 1000);
           publish.setAttribute('pulse.live.models_written', written.size).end();
+        };
+        const published = result.status === 'success' || stale;
+        await Promise.all([qualityPass, published ? publishLive(qualityPass) : undefined]);
+        // A hold taken or released on a refresh that wrote nothing still changes what is served.
+        if (!published && heldBefore !== [...gate.holds.keys()].join()) {
+          snapshot.invalidate();
+          await live.recompute(new Set(), LIVE_MAX_AGE_MS);
         }
         freshness.visible(result.watermarkTo);
         publisher?.request();
@@ -526,7 +533,11 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     scorecards: options.scorecards ?? DEFAULT_SCORECARDS,
     catalogue: pipeline.engine.catalogue,
     live,
-    engine: pipeline.engine,
+    // Its own connection: contributors and scorecards never queue behind the live recompute.
+    engine: new KpiEngine(await warehouse.connect(), pipeline.engine.catalogue, {
+      timeZone: options.timeZone ?? 'Europe/Paris',
+      now: options.now,
+    }),
     connection: await warehouse.connect(),
     timeZone: options.timeZone ?? 'Europe/Paris',
     onTransition: (transition) => metrics.alertTransitions.inc({ transition }),

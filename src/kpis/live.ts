@@ -98,58 +98,75 @@ export class LiveKpis {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Recomputes everything, swaps it in, and tells subscribers what changed. */
   /**
    * Recomputes, swaps in and tells subscribers what changed. Given the models a refresh wrote,
    * only the KPIs reading them are recomputed; the others keep their values (and their windows)
    * until the next full recompute, which `maxAgeMs` bounds.
+   *
+   * `gate`: the quality pass of the same refresh. The values are computed while it runs, but the
+   * holds are read, and the values swapped in, only once it has settled: a KPI the pass holds never
+   * shows the numbers it was held for, not even for an instant.
    */
-  async recompute(changedModels?: ReadonlySet<string>, maxAgeMs = 5_000): Promise<readonly LiveValue[]> {
+  async recompute(
+    changedModels?: ReadonlySet<string>,
+    maxAgeMs = 5_000,
+    gate?: Promise<unknown>,
+  ): Promise<readonly LiveValue[]> {
     const now = this.#now();
     const windows = Object.fromEntries(
       LIVE_WINDOWS.map((name) => [name, resolveNamedWindow(name, now, this.#timeZone)]),
     ) as unknown as LiveWindows;
     const previous = this.#values;
     const full = !changedModels || !this.#fullAt || now.getTime() - this.#fullAt.getTime() >= maxAgeMs;
+    const computed = new Map<string, LiveValue[]>();
+    const computeAll = async (kpis: readonly KpiDefinition[]): Promise<void> => {
+      let cursor = 0;
+      const work = async (connection: DuckDBConnection): Promise<void> => {
+        while (cursor < kpis.length) {
+          const kpi = kpis[cursor++] as KpiDefinition;
+          computed.set(
+            kpi.id,
+            kpi.snapshot
+              ? await this.#snapshot(connection, kpi, windows, now)
+              : await this.#additive(connection, kpi, windows, now),
+          );
+        }
+      };
+      await Promise.all(this.#connections.map(work));
+    };
+    await computeAll(
+      this.#catalogue.kpis.filter((kpi) => full || kpiInputs(kpi).some((input) => changedModels?.has(input))),
+    );
+    await gate?.catch(() => undefined);
     const holds = new Map(
       this.#catalogue.kpis.flatMap((kpi) => {
         const hold = this.#hold(kpi.id);
         return hold ? [[kpi.id, hold] as const] : [];
       }),
     );
-    const due = this.#catalogue.kpis.filter(
-      (kpi) =>
-        full ||
-        holds.has(kpi.id) !== this.#held.has(kpi.id) ||
-        kpiInputs(kpi).some((input) => changedModels?.has(input)),
+    // A KPI held or released by this pass is recomputed even if its inputs did not change.
+    await computeAll(
+      this.#catalogue.kpis.filter(
+        (kpi) => !computed.has(kpi.id) && holds.has(kpi.id) !== this.#held.has(kpi.id),
+      ),
     );
-    const next = new Map(
-      full ? [] : [...previous].filter(([, value]) => !due.some((kpi) => kpi.id === value.id)),
-    );
-    let cursor = 0;
-    const work = async (connection: DuckDBConnection): Promise<void> => {
-      while (cursor < due.length) {
-        const kpi = due[cursor++] as KpiDefinition;
-        const values = kpi.snapshot
-          ? await this.#snapshot(connection, kpi, windows, now)
-          : await this.#additive(connection, kpi, windows, now);
-        const hold = holds.get(kpi.id);
-        for (const value of values) {
-          // Held: the last good numbers stay, marked with the rules holding them.
-          next.set(
-            value.key,
-            hold
-              ? {
-                  ...value,
-                  ...lastGoodOf(previous.get(value.key), value),
-                  answer: heldAnswer(previous.get(value.key)?.answer, value.answer, hold),
-                }
-              : value,
-          );
-        }
+    const next = new Map(full ? [] : [...previous].filter(([, value]) => !computed.has(value.id)));
+    for (const [id, values] of computed) {
+      const hold = holds.get(id);
+      for (const value of values) {
+        // Held: the last good numbers stay, marked with the rules holding them.
+        next.set(
+          value.key,
+          hold
+            ? {
+                ...value,
+                ...lastGoodOf(previous.get(value.key), value),
+                answer: heldAnswer(previous.get(value.key)?.answer, value.answer, hold),
+              }
+            : value,
+        );
       }
-    };
-    await Promise.all(this.#connections.map(work));
+    }
     this.#held = new Set(holds.keys());
     this.#values = next;
     this.#computedAt = now;
