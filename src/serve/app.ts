@@ -153,7 +153,12 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
   });
   await app.register(lineageRoutes, { lineage: options.lineage });
   await app.register(runRoutes, { runs: options.runs });
-  await app.register(graphqlRoutes, { snapshot: options.snapshot, live: options.live, kpiIds });
+  await app.register(graphqlRoutes, {
+    snapshot: options.snapshot,
+    live: options.live,
+    kpiIds,
+    trust: { lineage: options.lineage, runs: options.runs, quality: options.quality },
+  });
   app.get(
     '/metrics',
     { schema: { summary: 'Prometheus metrics', tags: ['health'] } },

@@ -6,6 +6,7 @@ import type { KpiAnswer, KpiSnapshot, LiveKpis, LiveValue } from '../kpis/index.
 import type { Principal } from '../security/index.js';
 import { handleError } from './errors.js';
 import { DEFAULT_LIMITS, limitRule, type QueryLimits } from './graphql-limits.js';
+import { TRUST_SCHEMA, trustResolvers, type TrustSources } from './graphql-trust.js';
 import { readKpi, readKpis } from './kpi-reads.js';
 import { openFeed, parseFeedFilter, type LiveSource } from './live-feed.js';
 import { livePayload } from './live-payload.js';
@@ -16,6 +17,8 @@ export interface GraphqlOptions {
   readonly live: LiveKpis;
   readonly kpiIds: readonly string[];
   readonly limits?: QueryLimits;
+  /** Lineage, quality and run history. */
+  readonly trust: TrustSources;
 }
 
 /** Longest query text accepted: real queries are a few hundred bytes. */
@@ -288,13 +291,16 @@ function formatError(error: GraphQLError): FormattedError {
 /** `/graphql`: the KPIs and their live changes over GraphQL, with the same keys, roles and seller scoping as REST. */
 export const graphqlRoutes: FastifyPluginAsync<GraphqlOptions> = async (
   app,
-  { snapshot, live, kpiIds, limits },
+  { snapshot, live, kpiIds, limits, trust },
 ) => {
+  const proof = trustResolvers(trust);
   const options: MercuriusOptions = {
-    schema: SCHEMA,
+    schema: SCHEMA + TRUST_SCHEMA,
     resolvers: {
       Value: passThrough,
+      JSON: proof.JSON,
       Query: {
+        ...proof.Query,
         kpis: async (_root: unknown, args: Record<string, unknown>, context: MercuriusContext) =>
           (
             await readKpis(snapshot, live, (context as Context).principal ?? null, {

@@ -64,48 +64,11 @@ export const qualityRoutes: FastifyPluginAsync<QualityRoutesOptions> = async (ap
         },
       },
     },
-    async (request) => {
-      const filter = request.query as { table?: string; rule?: string; severity?: string; day?: string };
-      if (filter.day && Number.isNaN(Date.parse(`${filter.day}T00:00:00Z`)))
-        throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `day ${filter.day} is not a date`, {
-          field: 'day',
-        });
-      const rules = runner?.rules ?? [];
-      if (filter.table && !rules.some((rule) => rule.table === filter.table))
-        throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `no quality rule on table ${filter.table}`, {
-          field: 'table',
-        });
-      if (filter.rule && !rules.some((rule) => rule.id === filter.rule))
-        throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `no quality rule ${filter.rule}`, {
-          field: 'rule',
-        });
-      const matches = (r: { id: string; table: string; severity: string }) =>
-        (!filter.table || r.table === filter.table) &&
-        (!filter.rule || r.id === filter.rule) &&
-        (!filter.severity || r.severity === filter.severity);
-      const current = [...(runner?.states() ?? [])]
-        .filter((state) => matches(state.rule))
-        .map((state) => ({
-          rule: state.rule.id,
-          table: state.rule.table,
-          kind: state.rule.kind,
-          severity: state.rule.severity,
-          status: state.status,
-          checked: state.checked,
-          failed: state.failed,
-          failing_sample: state.sample,
-          at: state.at,
-          ...(state.measure ? { measure: state.measure } : {}),
-        }));
-      if (runner) await runner.scorecard.flush();
-      return {
-        enabled: runner !== undefined,
-        rules: rules.filter(matches).length,
-        holds: Object.fromEntries(gate.holds),
-        current,
-        scorecard: await readScorecard(remediator.connection, filter),
-      };
-    },
+    async (request) =>
+      qualityReport(
+        options,
+        request.query as { table?: string; rule?: string; severity?: string; day?: string },
+      ),
   );
   app.post(
     '/v1/quality/run',
@@ -250,3 +213,56 @@ export const qualityRoutes: FastifyPluginAsync<QualityRoutesOptions> = async (ap
     },
   );
 };
+
+export interface QualityFilter {
+  readonly table?: string | undefined;
+  readonly rule?: string | undefined;
+  readonly severity?: string | undefined;
+  readonly day?: string | undefined;
+}
+
+/** The answer of `GET /v1/quality` (and of the GraphQL `quality` field): scorecard, verdicts, holds. */
+export async function qualityReport(
+  { runner, gate, remediator }: Pick<QualityRoutesOptions, 'runner' | 'gate' | 'remediator'>,
+  filter: QualityFilter,
+) {
+  if (filter.day && Number.isNaN(Date.parse(`${filter.day}T00:00:00Z`)))
+    throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `day ${filter.day} is not a date`, {
+      field: 'day',
+    });
+  const rules = runner?.rules ?? [];
+  if (filter.table && !rules.some((rule) => rule.table === filter.table))
+    throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `no quality rule on table ${filter.table}`, {
+      field: 'table',
+    });
+  if (filter.rule && !rules.some((rule) => rule.id === filter.rule))
+    throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `no quality rule ${filter.rule}`, {
+      field: 'rule',
+    });
+  const matches = (r: { id: string; table: string; severity: string }) =>
+    (!filter.table || r.table === filter.table) &&
+    (!filter.rule || r.id === filter.rule) &&
+    (!filter.severity || r.severity === filter.severity);
+  const current = [...(runner?.states() ?? [])]
+    .filter((state) => matches(state.rule))
+    .map((state) => ({
+      rule: state.rule.id,
+      table: state.rule.table,
+      kind: state.rule.kind,
+      severity: state.rule.severity,
+      status: state.status,
+      checked: state.checked,
+      failed: state.failed,
+      failing_sample: state.sample,
+      at: state.at,
+      ...(state.measure ? { measure: state.measure } : {}),
+    }));
+  if (runner) await runner.scorecard.flush();
+  return {
+    enabled: runner !== undefined,
+    rules: rules.filter(matches).length,
+    holds: Object.fromEntries(gate.holds),
+    current,
+    scorecard: await readScorecard(remediator.connection, filter),
+  };
+}

@@ -163,6 +163,105 @@ describe('GraphQL', () => {
     assert.equal(ingest.body.error.code, 'PULSE_ERR_FORBIDDEN');
   });
 
+  it('answers lineage, quality and runs as REST does, for read keys only', async () => {
+    // The whole graph: the same nodes, edges, model edges and glossary as GET /v1/lineage.
+    const graph = await gql(
+      '{ lineage { nodes { id kind } edges { from to kind } models { from to } glossary { id term } } }',
+    );
+    assert.equal(graph.status, 200, JSON.stringify(graph.body.errors));
+    const restGraph = (await rest('/v1/lineage')) as any;
+    assert.deepEqual(
+      graph.body.data.lineage.nodes,
+      restGraph.nodes.map((n: any) => ({ id: n.id, kind: n.kind })),
+    );
+    assert.deepEqual(graph.body.data.lineage.edges, restGraph.edges);
+    assert.deepEqual(graph.body.data.lineage.models, restGraph.models);
+    assert.deepEqual(
+      graph.body.data.lineage.glossary,
+      restGraph.glossary.map((t: any) => ({ id: t.id, term: t.term })),
+    );
+    // Impact: the discount of an order line reaches Net Revenue (gross − discount − tax), as REST says.
+    const impact = await gql(
+      '{ lineage(node: "order.placed.lines[].discount", direction: downstream) { node { id } kpis nodes { id } } }',
+    );
+    const restImpact = (await rest(
+      `/v1/lineage?node=${encodeURIComponent('order.placed.lines[].discount')}&direction=downstream`,
+    )) as any;
+    assert.ok(impact.body.data.lineage.kpis.includes('net_revenue'), JSON.stringify(impact.body));
+    assert.deepEqual(impact.body.data.lineage.kpis, restImpact.kpis);
+    assert.deepEqual(
+      impact.body.data.lineage.nodes.map((n: any) => n.id),
+      restImpact.nodes.map((n: any) => n.id),
+    );
+    assert.equal(impact.body.data.lineage.node.id, 'order.placed.lines[].discount');
+
+    // Quality: the same rules and verdicts as GET /v1/quality.
+    const quality = await gql(
+      '{ quality { enabled rules holds { kpi } current { rule table severity status } } }',
+    );
+    assert.equal(quality.status, 200, JSON.stringify(quality.body.errors));
+    const restQuality = (await rest('/v1/quality')) as any;
+    assert.equal(quality.body.data.quality.enabled, true);
+    assert.equal(quality.body.data.quality.rules, restQuality.rules);
+    assert.ok(restQuality.rules >= 60);
+    assert.deepEqual(
+      quality.body.data.quality.current,
+      restQuality.current.map((c: any) => ({
+        rule: c.rule,
+        table: c.table,
+        severity: c.severity,
+        status: c.status,
+      })),
+    );
+    assert.deepEqual(
+      quality.body.data.quality.holds.map((h: any) => h.kpi),
+      Object.keys(restQuality.holds),
+    );
+    const onTable = await gql('{ quality(table: "silver_order_lines") { current { table } } }');
+    assert.ok(onTable.body.data.quality.current.length > 0);
+    assert.ok(onTable.body.data.quality.current.every((c: any) => c.table === 'silver_order_lines'));
+
+    // Runs: the same history as GET /v1/runs, and one run by id.
+    const runs = await gql('{ runs(limit: 5) { id status rows models { model rows } } }');
+    assert.equal(runs.status, 200, JSON.stringify(runs.body.errors));
+    const restRuns = ((await rest('/v1/runs?limit=5')) as any).runs;
+    assert.deepEqual(
+      runs.body.data.runs,
+      restRuns.map((r: any) => ({
+        id: r.id,
+        status: r.status,
+        rows: r.rows,
+        models: r.models.map((m: any) => ({ model: m.model, rows: m.rows })),
+      })),
+    );
+    // The 4 posted orders (one line each) went through silver_order_lines in some run.
+    const lines = restRuns
+      .flatMap((r: any) => r.models)
+      .filter((m: any) => m.model === 'silver_order_lines')
+      .reduce((n: number, m: any) => n + m.rows, 0);
+    assert.equal(lines, 4);
+    const one = await gql('query ($id: String!) { run(id: $id) { id status } }', readKey, {
+      id: restRuns[0].id,
+    });
+    assert.deepEqual(one.body.data.run, { id: restRuns[0].id, status: restRuns[0].status });
+    const missing = await gql('{ run(id: "no-such-run") { id } }');
+    assert.equal(missing.body.data.run, null);
+
+    // A seller key reaches KPIs but not the proof behind them (sample keys of other sellers).
+    for (const field of ['lineage { nodes { id } }', 'quality { rules }', 'runs { id }']) {
+      const refused = await gql(`{ ${field} }`, sellerKey);
+      assert.equal(refused.body.errors[0].extensions.code, 'PULSE_ERR_FORBIDDEN', field);
+      assert.equal(refused.body.data, null);
+    }
+    const badLimit = await gql('{ runs(limit: 0) { id } }');
+    assert.equal(badLimit.body.errors[0].extensions.code, 'PULSE_ERR_INVALID_PARAMETER');
+    assert.equal(badLimit.body.errors[0].extensions.field, 'limit');
+    const unknownNode = await gql('{ lineage(node: "no_table.no_column") { kpis } }');
+    assert.equal(unknownNode.body.errors[0].extensions.code, 'PULSE_ERR_NOT_FOUND');
+    const directionAlone = await gql('{ lineage(direction: upstream) { kpis } }');
+    assert.equal(directionAlone.body.errors[0].extensions.field, 'node');
+  });
+
   it('answers hostile and malformed queries with clear catalogue errors', async () => {
     const deep = await gql(
       '{ __schema { types { fields { type { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } } }',
