@@ -37,6 +37,10 @@ export async function openWarehouse(options: WarehouseOptions): Promise<Warehous
   // Timestamps are stored and compared in UTC; the business time zone is applied explicitly in SQL.
   await writer.run(`SET GLOBAL TimeZone = 'UTC'`);
   await migrate(writer);
+  // A process that was killed never checkpointed: its WAL was just replayed, and would be again at
+  // every start until the 512 MB threshold. Folding it into the file now keeps each restart's
+  // replay to what the last process wrote. Not fatal: a file that cannot be written still serves.
+  if (options.path !== ':memory:') await writer.run('CHECKPOINT').catch(() => undefined);
   const modeller = await instance.connect();
   const reader = await instance.connect();
   const extra: DuckDBConnection[] = [];
