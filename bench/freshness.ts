@@ -106,6 +106,8 @@ export interface Background {
   readonly maxInFlight: number;
   /** Quality rules after each refresh (default on, as Pulse ships). */
   readonly quality?: boolean;
+  /** More pulse.config.yaml (alert rules, say), appended to the bench's own. */
+  readonly extraConfig?: string;
 }
 
 /** One run: a fresh Pulse under a background load, `markers` markers seen through `watch`. */
@@ -116,7 +118,10 @@ export async function freshnessOnce(
   load: Background = { perSecond: BACKGROUND_PER_SECOND, maxInFlight: 1 },
 ): Promise<FreshnessRun> {
   const simulator = backgroundSimulator(SEED + run, load.perSecond);
-  const pulse = await startPulseProcess({ quality: load.quality ?? true });
+  const pulse = await startPulseProcess({
+    quality: load.quality ?? true,
+    ...(load.extraConfig ? { extraConfig: load.extraConfig } : {}),
+  });
   const background = startBackgroundLoad(
     pulse.url,
     simulator,

@@ -19,9 +19,11 @@ import {
   formatNumber,
   formatPercent,
   formatRate,
+  median,
   mergeCounts,
   percentile,
 } from './stats.js';
+import { authAndMetricsMicros } from './overhead.js';
 
 export interface IngestOptions {
   readonly runs: number;
@@ -53,10 +55,14 @@ export interface IngestRun {
   cpuPercent: { server: number; bench: number; others: number };
   poolExhausted: boolean;
   server: ServerStats;
+  /** CPU µs per request that auth and metrics cost (bench/overhead.ts), measured before the run. */
+  authMicros: number;
+  metricsMicros: number;
 }
 
 async function ingestOnce(pool: EventPool, options: IngestOptions): Promise<IngestRun> {
   const parseLimitPerSecond = measureParseLimit(pool, PARSE_LIMIT_MS);
+  const { authMicros, metricsMicros } = await authAndMetricsMicros();
   const pulse = await startPulseProcess();
   const endpoint = `${pulse.url}/v1/events`;
   const latencies: number[] = [];
@@ -136,6 +142,8 @@ async function ingestOnce(pool: EventPool, options: IngestOptions): Promise<Inge
       cpuPercent: used,
       poolExhausted,
       server,
+      authMicros,
+      metricsMicros,
     };
   } finally {
     await pulse.stop();
@@ -191,11 +199,31 @@ export async function runIngestBenchmark(options: IngestOptions): Promise<Benchm
       { label: 'Load generator CPU', values: runs.map((r) => r.cpuPercent.bench), format: formatPercent },
       { label: 'Other processes CPU', values: runs.map((r) => r.cpuPercent.others), format: formatPercent },
       { label: 'Server peak RSS', values: runs.map((r) => r.server.peakRssBytes), format: formatMiB },
+      {
+        label: 'Auth + metrics CPU per request',
+        values: runs.map((r) => r.authMicros + r.metricsMicros),
+        format: formatMicros,
+        baseline: {
+          label: 'server CPU per request',
+          values: runs.map(serverMicrosPerRequest),
+          format: formatMicros,
+        },
+        goal: { label: '≤ 5 % of a request', met: (ratio) => ratio <= 0.05, on: 'ratio' },
+      },
     ],
     notes: ingestNotes(runs, discarded),
     runs,
     discarded,
   };
+}
+
+/** Server CPU one acknowledged request cost in the measured phase, µs. */
+function serverMicrosPerRequest(run: IngestRun): number {
+  return ((run.cpuPercent.server / 100) * run.elapsedSeconds * 1e6) / Math.max(1, run.totals.requests);
+}
+
+function formatMicros(value: number): string {
+  return value >= 1000 ? formatMs(value / 1000) : `${formatNumber(value, value < 10 ? 2 : 0)} µs`;
 }
 
 function ingestNotes(runs: readonly IngestRun[], discarded: readonly IngestRun[]): string[] {
@@ -207,6 +235,12 @@ function ingestNotes(runs: readonly IngestRun[], discarded: readonly IngestRun[]
       `${formatNumber(t.quarantined ?? 0)} quarantined.`,
   );
   const nonOk = mergeCounts(runs.map((r) => r.nonOk));
+  notes.push(
+    `Auth + metrics: the CPU Pulse's auth hook adds to an injected request (Fastify app with and without it, ` +
+      `bench/overhead.ts; median ${formatMicros(median(runs.map((r) => r.authMicros)))}) plus the three counter ` +
+      `increments an ingest request makes (${formatMicros(median(runs.map((r) => r.metricsMicros)))}), against the ` +
+      `server CPU of one real request of ${formatNumber(EVENTS_PER_BODY)} events in the same run.`,
+  );
   notes.push(
     Object.keys(nonOk).length === 0
       ? 'Non-200 answers: none.'
