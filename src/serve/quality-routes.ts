@@ -40,6 +40,16 @@ const fixSchema = {
     set: { type: 'object', maxProperties: 64 },
     rename: { type: 'object', maxProperties: 64, additionalProperties: { type: 'string' } },
     remove: { type: 'array', maxItems: 64, items: { type: 'string' } },
+    convert: {
+      type: 'object',
+      maxProperties: 64,
+      additionalProperties: { enum: ['number', 'integer', 'string', 'trim', 'upper', 'lower'] },
+    },
+    map: {
+      type: 'object',
+      maxProperties: 64,
+      additionalProperties: { type: 'object', maxProperties: 1000 },
+    },
   },
 } as const;
 

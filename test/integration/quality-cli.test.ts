@@ -41,6 +41,17 @@ describe('pulse quality and pulse remediate', () => {
     assert.match(pulse(['remediate', '--id', 'x']).stderr, /--id must be a quarantine id/);
     assert.match(pulse(['remediate', '--id', '1', '--set', 'nopath']).stderr, /--set takes PATH=VALUE/);
     assert.match(pulse(['remediate', '--id', '1', '--set', 'a..b=1']).stderr, /not a dotted path/);
+    const convert = pulse(['remediate', '--id', '1', '--convert', 'data.x=float']);
+    assert.equal(convert.code, 2);
+    assert.match(convert.stderr, /--convert "data\.x": "float" is not one of number/);
+    assert.match(
+      pulse(['remediate', '--id', '1', '--map', 'data.x={nope']).stderr,
+      /--map data\.x= takes a JSON object/,
+    );
+    assert.match(
+      pulse(['remediate', '--id', '1', '--map', 'data.x=[1]']).stderr,
+      /--map "data\.x" must be an object/,
+    );
   });
 
   it('scores the rules, and replays a corrected quarantined event', () => {

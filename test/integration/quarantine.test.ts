@@ -225,3 +225,81 @@ describe('quarantine: filters, remediation and replay', () => {
     assert.equal(await netRevenue(), '88.00');
   });
 });
+
+describe('quarantine: one mapping repairs many events, each keeping its own values', () => {
+  let pulse: TestPulse;
+
+  before(async () => {
+    pulse = await startTestPulse();
+  });
+  after(async () => pulse?.dispose());
+
+  it('converts numbers sent as strings and maps country names to codes, then replays them', async () => {
+    const withLine = (id: string, quantity: unknown, country: string) => {
+      const event = order(id, { unitPrice: 10 });
+      return {
+        ...event,
+        data: { ...event.data, country, lines: [{ ...event.data.lines[0], quantity }] },
+      };
+    };
+    const events = [
+      withLine('M-1', '2', 'FR'), // a number as a string
+      withLine('M-2', 3, 'France'), // a country name
+      withLine('M-3', ' 4 ', 'Germany'), // both, with spaces
+      withLine('M-4', 'two', 'Spain'), // neither converts nor maps: stays quarantined
+    ];
+    const posted = await pulse.post(JSON.stringify(events), 'application/cloudevents-batch+json');
+    assert.equal(posted.body.quarantined, 4, JSON.stringify(posted.body));
+    const open = (await (await pulse.fetch(`${pulse.url}/v1/quarantine?status=open`)).json()) as {
+      entries: Entry[];
+    };
+    const response = await fetch(`${pulse.url}/v1/quarantine/replay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${pulse.key}` },
+      body: JSON.stringify({
+        ids: open.entries.map((e) => e.id),
+        fix: {
+          convert: { 'data.lines[*].quantity': 'integer' },
+          map: { 'data.country': { France: 'FR', Germany: 'DE' } },
+        },
+      }),
+    });
+    const answer = (await response.json()) as { accepted: number; failed: number };
+    assert.equal(response.status, 200, JSON.stringify(answer));
+    assert.deepEqual([answer.accepted, answer.failed], [3, 1]);
+    await pulse.refresh();
+    // Each order kept its own quantity: 2 × 10 + 3 × 10 + 4 × 10 = 90.00 (no tax, no discount).
+    const revenue = (await (await pulse.fetch(`${pulse.url}/v1/kpis/net_revenue?${RANGE}`)).json()) as {
+      value: string;
+    };
+    assert.equal(revenue.value, '90.00');
+    const countries = await pulse.sql(`SELECT order_id, country FROM silver_orders ORDER BY order_id`);
+    assert.deepEqual(
+      countries.map((r) => [r.order_id, r.country]),
+      [
+        ['M-1', 'FR'],
+        ['M-2', 'FR'],
+        ['M-3', 'DE'],
+      ],
+    );
+    const still = (await (await pulse.fetch(`${pulse.url}/v1/quarantine?status=open`)).json()) as {
+      entries: Entry[];
+    };
+    assert.deepEqual(
+      still.entries.map((e) => [e.event_id, e.field]),
+      // Still open, with the first field its contract finds wrong: the unmapped country.
+      [['evt-M-4', 'data.country']],
+    );
+    // A conversion the fix does not know is refused before anything is replayed, naming the field.
+    const bad = await fetch(`${pulse.url}/v1/quarantine/replay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${pulse.key}` },
+      body: JSON.stringify({
+        ids: [still.entries[0]?.id],
+        fix: { convert: { 'data.lines[*].quantity': 'float' } },
+      }),
+    });
+    assert.equal(bad.status, 400);
+    assert.match(JSON.stringify(await bad.json()), /fix/);
+  });
+});

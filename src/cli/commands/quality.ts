@@ -16,7 +16,8 @@ export const QUALITY_USAGE = `pulse quality [--run] [--table T] [--rule ID] [--s
   The quality scorecard: pass rate per rule, table and day. --run refreshes the models and runs every rule first.`;
 
 export const REMEDIATE_USAGE = `pulse remediate --list | --id N… | --type T --rule R --field F [--from TS --to TS]
-    [--set PATH=JSON…] [--rename FROM=TO…] [--remove PATH…] [--payload FILE] [--json] [--db FILE]
+    [--rename FROM=TO…] [--convert PATH=number|integer|string|trim|upper|lower…] [--map PATH=JSON-OBJECT…]
+    [--set PATH=JSON…] [--remove PATH…] [--payload FILE] [--json] [--db FILE]
   Lists open quarantined events, or corrects them (PATH like data.lines[*].quantity) and replays them
   through the contracts into the warehouse. Stop Pulse first: the warehouse file is opened here.`;
 
@@ -120,6 +121,8 @@ export async function runRemediate(argv: string[]): Promise<number> {
     to: { type: 'string' },
     set: { type: 'string', multiple: true },
     rename: { type: 'string', multiple: true },
+    convert: { type: 'string', multiple: true },
+    map: { type: 'string', multiple: true },
     remove: { type: 'string', multiple: true },
     payload: { type: 'string' },
     json: { type: 'boolean', default: false },
@@ -155,12 +158,29 @@ export async function runRemediate(argv: string[]): Promise<number> {
   const fix: EventFix = {
     set,
     rename: Object.fromEntries(pairs(values.rename, '--rename')),
+    convert: Object.fromEntries(pairs(values.convert, '--convert')) as EventFix['convert'],
+    map: Object.fromEntries(
+      pairs(values.map, '--map').map(([path, text]) => {
+        try {
+          return [path, JSON.parse(text) as Record<string, unknown>];
+        } catch {
+          throw new PulseError('PULSE_ERR_USAGE', `--map ${path}= takes a JSON object, got "${text}"`, {
+            field: '--map',
+          });
+        }
+      }),
+    ),
     remove: values.remove ?? [],
   };
   try {
     checkFix(fix);
   } catch (error) {
-    throw new PulseError('PULSE_ERR_USAGE', (error as Error).message, { field: '--set' });
+    const message = (error as Error).message;
+    const op = /^(convert|map) /.exec(message)?.[1];
+    // "convert "data.x": …" reads as "--convert "data.x": …" on the command line.
+    throw new PulseError('PULSE_ERR_USAGE', op ? `--${message}` : message, {
+      field: op ? `--${op}` : '--set',
+    });
   }
   let payload: unknown;
   if (values.payload !== undefined) {
