@@ -74,6 +74,7 @@ export function KpiLineage({ id, label }: { id: string; label: string }) {
             focus={id}
             upstream={upstream}
             onPick={(node) => (location.hash = lineageHref(node))}
+            collapseTables
           />
         </section>
       )}

@@ -277,11 +277,14 @@ export function LineageView({
   upstream,
   downstream,
   onPick,
+  collapseTables = false,
 }: {
   focus: string;
   upstream?: ImpactAnswer | undefined;
   downstream?: ImpactAnswer | undefined;
   onPick?: ((id: string) => void) | undefined;
+  /** The tables behind a disclosure (the KPI page, where the graph is one section of many). */
+  collapseTables?: boolean;
 }) {
   const { nodes, edges } = useMemo(() => {
     const all = new Map<string, LineageNode>();
@@ -294,6 +297,24 @@ export function LineageView({
     };
   }, [upstream, downstream]);
   const directions = [upstream && 'upstream', downstream && 'downstream'].filter(Boolean).join(' and ');
+  const tables = (
+    <>
+      {upstream && (
+        <ImpactTable
+          answer={upstream}
+          caption={`Upstream of ${focus}: what it is computed from (${upstream.nodes.length})`}
+          testId="lineage-upstream"
+        />
+      )}
+      {downstream && (
+        <ImpactTable
+          answer={downstream}
+          caption={`Downstream of ${focus}: what depends on it (${downstream.nodes.length})`}
+          testId="lineage-downstream"
+        />
+      )}
+    </>
+  );
   return (
     <>
       {nodes.length > MAX_DRAWN ? (
@@ -315,19 +336,15 @@ export function LineageView({
           </p>
         </>
       ) : null}
-      {upstream && (
-        <ImpactTable
-          answer={upstream}
-          caption={`Upstream of ${focus}: what it is computed from (${upstream.nodes.length})`}
-          testId="lineage-upstream"
-        />
-      )}
-      {downstream && (
-        <ImpactTable
-          answer={downstream}
-          caption={`Downstream of ${focus}: what depends on it (${downstream.nodes.length})`}
-          testId="lineage-downstream"
-        />
+      {collapseTables ? (
+        <details>
+          <summary>
+            The same as a table ({(upstream?.nodes.length ?? 0) + (downstream?.nodes.length ?? 0)} nodes)
+          </summary>
+          {tables}
+        </details>
+      ) : (
+        tables
       )}
     </>
   );

@@ -230,7 +230,12 @@ function RuleRow({
           {sample.length === 0 ? (
             <span className="muted">none</span>
           ) : (
-            <button type="button" className="button" aria-expanded={open} onClick={() => setOpen(!open)}>
+            <button
+              type="button"
+              className="button nowrap"
+              aria-expanded={open}
+              onClick={() => setOpen(!open)}
+            >
               {open ? 'Hide' : 'Show'} {sample.length} failing key{sample.length === 1 ? '' : 's'}
               <span className="sr-only"> of {rule.rule}</span>
             </button>
