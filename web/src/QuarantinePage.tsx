@@ -49,7 +49,8 @@ function Quarantine({ me }: { me: Me }) {
   const [limit, setLimit] = useState<number>(25);
   // Cursors of the pages before this one, and this one's (undefined: the first page).
   const [cursors, setCursors] = useState<readonly (string | undefined)[]>([undefined]);
-  const [page, setPage] = useState<Page | null>(null);
+  // The page shown, with its number: the heading changes with the entries, not before them.
+  const [page, setPage] = useState<(Page & { number: number }) | null>(null);
   const [selected, setSelected] = useState<ReadonlySet<number>>(new Set());
   const [fixPath, setFixPath] = useState('');
   const [fixValue, setFixValue] = useState('');
@@ -59,6 +60,7 @@ function Quarantine({ me }: { me: Me }) {
   const [error, setError] = useState<string | null>(null);
   const [forbidden, setForbidden] = useState(false);
   const after = cursors[cursors.length - 1];
+  const requested = cursors.length;
 
   const load = useCallback(async () => {
     const body = await api<Page>(
@@ -71,8 +73,8 @@ function Quarantine({ me }: { me: Me }) {
         after,
       })}`,
     );
-    setPage(body);
-  }, [filter, limit, after]);
+    setPage({ ...body, number: requested });
+  }, [filter, limit, after, requested]);
 
   useEffect(() => {
     setError(null);
@@ -87,7 +89,6 @@ function Quarantine({ me }: { me: Me }) {
   const entries = page?.entries ?? [];
   const open = entries.filter((e) => e.status === 'open');
   const firstSelected = entries.find((e) => selected.has(e.id));
-  const pageNumber = cursors.length;
 
   const replay = async () => {
     setBusy(true);
@@ -203,7 +204,7 @@ function Quarantine({ me }: { me: Me }) {
       {page && (
         <section className="panel mb-4 p-4" aria-labelledby="entries-title">
           <h2 id="entries-title" className="mb-2 text-lg font-semibold">
-            Entries, page {pageNumber}
+            Entries, page {page.number}
           </h2>
           {entries.length === 0 ? (
             <p data-testid="quarantine-empty">No quarantined event matches these filters.</p>
