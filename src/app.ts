@@ -473,7 +473,7 @@ export async function openPipeline(
     publisher,
     quality,
     lineage,
-    runs: new RunHistory(warehouse.reader),
+    runs: new RunHistory(warehouse.reader, () => sla.flush()),
     sla,
     jobs,
     openLineage,

@@ -2,7 +2,7 @@ export { RefreshLoop } from './refresh-loop.js';
 export type { RefreshCause, RefreshLoopOptions, RunCauses } from './refresh-loop.js';
 export { FreshnessTracker } from './freshness.js';
 export { RunHistory } from './run-history.js';
-export type { RunRecord, RunListQuery } from './run-history.js';
+export type { RunRecord, RunListQuery, SlaBreachRecord } from './run-history.js';
 export { SlaMonitor } from './sla.js';
 export type { SlaBreach, SlaListener } from './sla.js';
 export { CadenceJobs } from './jobs.js';

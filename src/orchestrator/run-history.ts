@@ -18,6 +18,16 @@ export interface RunRecord {
   readonly retry_of: string | null;
 }
 
+/** An SLA breach as stored in pulse_sla_breaches (src/orchestrator/sla.ts writes them). */
+export interface SlaBreachRecord {
+  readonly job: string;
+  readonly run_id: string | null;
+  readonly breached_at: string;
+  readonly sla_ms: number;
+  readonly actual_ms: number;
+  readonly detail: string | null;
+}
+
 export interface RunListQuery {
   readonly limit: number;
   readonly status?: 'success' | 'failed';
@@ -28,12 +38,15 @@ const COLUMNS = `run_id, trigger, mode, status, strftime(started_at AT TIME ZONE
   strftime(finished_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') AS finished_at, duration_ms,
   watermark_from::VARCHAR AS watermark_from, watermark_to::VARCHAR AS watermark_to, models, error, retry_of`;
 
-/** The model runs recorded in the warehouse (pulse_runs), newest first. */
+/** The model runs recorded in the warehouse (pulse_runs) and the SLA breaches, newest first. */
 export class RunHistory {
   readonly #connection: DuckDBConnection;
+  readonly #pendingBreaches: () => Promise<void>;
 
-  constructor(connection: DuckDBConnection) {
+  /** `pendingBreaches` resolves once the breaches recorded so far are written (SlaMonitor.flush). */
+  constructor(connection: DuckDBConnection, pendingBreaches: () => Promise<void> = async () => undefined) {
     this.#connection = connection;
+    this.#pendingBreaches = pendingBreaches;
   }
 
   async list(query: RunListQuery): Promise<RunRecord[]> {
@@ -52,6 +65,26 @@ export class RunHistory {
       id,
     });
     return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  /** The latest SLA breaches, newest first. */
+  async breaches(limit: number): Promise<SlaBreachRecord[]> {
+    await this.#pendingBreaches();
+    const rows = await queryRows(
+      this.#connection,
+      `SELECT job, run_id, strftime(breached_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S.%gZ') AS breached_at,
+              sla_ms, actual_ms, detail
+       FROM pulse_sla_breaches ORDER BY breached_at DESC, job LIMIT $limit::INTEGER`,
+      { limit } as never,
+    );
+    return rows.map((row) => ({
+      job: String(row.job),
+      run_id: row.run_id === null ? null : String(row.run_id),
+      breached_at: String(row.breached_at),
+      sla_ms: Number(row.sla_ms),
+      actual_ms: Math.round(Number(row.actual_ms) * 10) / 10,
+      detail: row.detail === null ? null : String(row.detail),
+    }));
   }
 }
 

@@ -40,6 +40,7 @@ const ACCESS: Readonly<Record<string, readonly Allowed[]>> = {
   'GET /v1/lineage': ['read'],
   'GET /v1/runs': ['read'],
   'GET /v1/runs/:id': ['read'],
+  'GET /v1/sla-breaches': ['read'],
   'POST /graphql': ['read', 'seller'],
   // GET /graphql is the subscription WebSocket (and GET queries).
   'GET /graphql': ['read', 'seller'],

@@ -1,15 +1,36 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { PulseError } from '../errors.js';
-import type { RunListQuery, RunRecord } from '../orchestrator/index.js';
+import type { RunListQuery, RunRecord, SlaBreachRecord } from '../orchestrator/index.js';
 
 export interface RunHistory {
   list(query: RunListQuery): Promise<RunRecord[]>;
   get(id: string): Promise<RunRecord | undefined>;
+  /** The latest SLA breaches, newest first. */
+  breaches(limit: number): Promise<SlaBreachRecord[]>;
 }
 
 const RUN_ID = '^[A-Za-z0-9_-]{1,64}$';
 
-/** `GET /v1/runs` and `GET /v1/runs/{id}`: the history of model runs, from the warehouse. */
+const limitParameter = {
+  type: 'string',
+  pattern: '^[0-9]{1,4}$',
+  description: 'At most this many (1–1000, default 50)',
+} as const;
+
+function pageLimit(text: string | undefined): number {
+  const limit = text === undefined ? 50 : Number(text);
+  if (limit < 1 || limit > 1000) {
+    throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `limit must be 1–1000, got ${limit}`, {
+      field: 'limit',
+    });
+  }
+  return limit;
+}
+
+/**
+ * `GET /v1/runs` and `GET /v1/runs/{id}`: the history of model runs, from the warehouse;
+ * `GET /v1/sla-breaches`: the runs and jobs that took longer than their SLA.
+ */
 export const runRoutes: FastifyPluginAsync<{ runs: RunHistory }> = async (app, { runs }) => {
   app.get(
     '/v1/runs',
@@ -21,11 +42,7 @@ export const runRoutes: FastifyPluginAsync<{ runs: RunHistory }> = async (app, {
           type: 'object',
           additionalProperties: false,
           properties: {
-            limit: {
-              type: 'string',
-              pattern: '^[0-9]{1,4}$',
-              description: 'At most this many runs (1–1000, default 50)',
-            },
+            limit: limitParameter,
             status: { type: 'string', enum: ['success', 'failed'] },
             trigger: {
               type: 'string',
@@ -38,12 +55,7 @@ export const runRoutes: FastifyPluginAsync<{ runs: RunHistory }> = async (app, {
     },
     async (request) => {
       const query = request.query as { limit?: string; status?: 'success' | 'failed'; trigger?: string };
-      const limit = query.limit === undefined ? 50 : Number(query.limit);
-      if (limit < 1 || limit > 1000) {
-        throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `limit must be 1–1000, got ${limit}`, {
-          field: 'limit',
-        });
-      }
+      const limit = pageLimit(query.limit);
       return { runs: await runs.list({ limit, status: query.status, trigger: query.trigger }) };
     },
   );
@@ -61,6 +73,24 @@ export const runRoutes: FastifyPluginAsync<{ runs: RunHistory }> = async (app, {
       const run = await runs.get(id);
       if (!run) throw new PulseError('PULSE_ERR_NOT_FOUND', `No run "${id}"`, { field: 'id' });
       return run;
+    },
+  );
+  app.get(
+    '/v1/sla-breaches',
+    {
+      schema: {
+        summary: 'SLA breaches of the refresh loop and the cadence jobs, newest first',
+        tags: ['runs'],
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { limit: limitParameter },
+        },
+      },
+    },
+    async (request) => {
+      const query = request.query as { limit?: string };
+      return { breaches: await runs.breaches(pageLimit(query.limit)) };
     },
   );
 };

@@ -1,13 +1,45 @@
-import { useCallback, useEffect, useState } from 'react';
-import { api, ApiError, getKey, setKey, type Me } from './api';
+import { lazy, Suspense, useCallback, useEffect, useState } from 'react';
+import { api, ApiError, canRead, getKey, setKey, type Me } from './api';
 import { Overview } from './Overview';
 import { KpiPage } from './KpiPage';
+import { Restricted } from './ui';
 
-type Route = { page: 'overview' } | { page: 'kpi'; id: string };
+// The pages beyond the overview and the KPI page load on first visit: the first load stays small.
+const QualityPage = lazy(() => import('./QualityPage').then((m) => ({ default: m.QualityPage })));
+const LineagePage = lazy(() => import('./LineagePage').then((m) => ({ default: m.LineagePage })));
+const QuarantinePage = lazy(() => import('./QuarantinePage').then((m) => ({ default: m.QuarantinePage })));
+const RunsPage = lazy(() => import('./RunsPage').then((m) => ({ default: m.RunsPage })));
 
-function parseRoute(hash: string): Route {
-  const match = /^#\/kpi\/([a-z0-9_]{1,64})$/.exec(hash);
-  return match ? { page: 'kpi', id: match[1] as string } : { page: 'overview' };
+const PAGES = [
+  { page: 'quality', title: 'Quality' },
+  { page: 'lineage', title: 'Lineage' },
+  { page: 'runs', title: 'Runs' },
+  { page: 'quarantine', title: 'Quarantine' },
+] as const;
+type PageName = (typeof PAGES)[number]['page'];
+
+type Route =
+  | { page: 'overview' }
+  | { page: 'kpi'; id: string }
+  | { page: PageName; params: Readonly<Record<string, string>> };
+
+export function parseRoute(hash: string): Route {
+  const kpi = /^#\/kpi\/([a-z0-9_]{1,64})$/.exec(hash);
+  if (kpi) return { page: 'kpi', id: kpi[1] as string };
+  const page = /^#\/(quality|lineage|runs|quarantine)(?:\?(.*))?$/.exec(hash);
+  if (page)
+    return {
+      page: page[1] as PageName,
+      params: Object.fromEntries(new URLSearchParams(page[2] ?? '')),
+    };
+  return { page: 'overview' };
+}
+
+function titleOf(route: Route): string {
+  if (route.page === 'kpi') return route.id;
+  if (route.page === 'overview') return 'Overview';
+  const title = PAGES.find((p) => p.page === route.page)?.title ?? route.page;
+  return route.page === 'lineage' && route.params.node ? `${route.params.node} · ${title}` : title;
 }
 
 const THEME_STORAGE = 'pulse.theme';
@@ -47,7 +79,7 @@ export function App() {
   }, [signIn]);
 
   useEffect(() => {
-    document.title = route.page === 'kpi' ? `${route.id} · Pulse` : 'Overview · Pulse';
+    document.title = `${titleOf(route)} · Pulse`;
   }, [route]);
 
   return (
@@ -63,6 +95,13 @@ export function App() {
           <a href="#/" aria-current={route.page === 'overview' ? 'page' : undefined}>
             Overview
           </a>
+          {me &&
+            canRead(me) &&
+            PAGES.map((p) => (
+              <a key={p.page} href={`#/${p.page}`} aria-current={route.page === p.page ? 'page' : undefined}>
+                {p.title}
+              </a>
+            ))}
         </nav>
         <div className="ml-auto flex items-center gap-3">
           {me && (
@@ -98,12 +137,42 @@ export function App() {
           <SignIn onSubmit={signIn} error={signInError} />
         ) : route.page === 'kpi' ? (
           <KpiPage id={route.id} me={me} />
-        ) : (
+        ) : route.page === 'overview' ? (
           <Overview me={me} />
+        ) : (
+          <Suspense
+            fallback={
+              <p role="status" className="muted">
+                Loading…
+              </p>
+            }
+          >
+            <Page route={route} me={me} />
+          </Suspense>
         )}
       </main>
     </>
   );
+}
+
+function Page({ route, me }: { route: Extract<Route, { params: unknown }>; me: Me }) {
+  if (!canRead(me))
+    return (
+      <Restricted title="Not for this key">
+        This page needs a key with the read role; a seller key sees its own KPIs on the{' '}
+        <a href="#/">overview</a>.
+      </Restricted>
+    );
+  switch (route.page) {
+    case 'quality':
+      return <QualityPage table={route.params.table} />;
+    case 'lineage':
+      return <LineagePage node={route.params.node} />;
+    case 'runs':
+      return <RunsPage />;
+    case 'quarantine':
+      return <QuarantinePage me={me} />;
+  }
 }
 
 function SignIn({ onSubmit, error }: { onSubmit: (key: string) => void; error: string | null }) {

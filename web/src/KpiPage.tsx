@@ -1,9 +1,12 @@
-import { useEffect, useMemo, useState } from 'react';
-import { api, query, type ForecastAnswer, type KpiAnswer, type Me } from './api';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
+import { api, canRead, query, type ForecastAnswer, type KpiAnswer, type Me } from './api';
 import { formatLag, formatTime, formatValue, unitLabel } from './format';
 import { SeriesChart, type ChartData } from './SeriesChart';
 import { Breakdown } from './Breakdown';
 import { Comments } from './Comments';
+
+// The lineage graph and the quality rules load after the figures, in their own chunk.
+const KpiLineage = lazy(() => import('./KpiLineage').then((m) => ({ default: m.KpiLineage })));
 
 const WINDOWS = [
   { id: 'today', label: 'Today' },
@@ -167,19 +170,32 @@ export function KpiPage({ id, me }: { id: string; me: Me }) {
       {answer && dimensions.length > 0 && (
         <Breakdown key={choice} id={id} unit={unit} dimensions={dimensions} params={windowParams(choice)} />
       )}
-      {answer?.lineage && (
-        <section className="panel mb-6 p-4" aria-labelledby="lineage-title">
-          <h2 id="lineage-title" className="mb-2 text-lg font-semibold">
-            Reads from
-          </h2>
-          <ul className="flex flex-wrap gap-2" data-testid="lineage-inputs">
-            {answer.lineage.inputs.map((input) => (
-              <li key={input} className="tag">
-                {input}
-              </li>
-            ))}
-          </ul>
-        </section>
+      {answer && canRead(me) ? (
+        <Suspense
+          fallback={
+            <p role="status" className="muted">
+              Loading the lineage…
+            </p>
+          }
+        >
+          <KpiLineage id={id} label={answer.label} />
+        </Suspense>
+      ) : (
+        // A seller key may not read the lineage graph or the rules: the tables the KPI reads only.
+        answer?.lineage && (
+          <section className="panel mb-6 p-4" aria-labelledby="lineage-title">
+            <h2 id="lineage-title" className="mb-2 text-lg font-semibold">
+              Reads from
+            </h2>
+            <ul className="flex flex-wrap gap-2" data-testid="lineage-inputs">
+              {answer.lineage.inputs.map((input) => (
+                <li key={input} className="tag">
+                  {input}
+                </li>
+              ))}
+            </ul>
+          </section>
+        )
       )}
       {!me.seller_id && <Comments id={id} />}
     </article>
