@@ -9,20 +9,7 @@
  * in the drop folder). The suite runs the source against a real pipeline on a fresh DuckDB file
  * and checks what reached bronze and the quarantine with plain SQL.
  *
- * To plug in the files source (src/sources/files), add a test file next to
- * test/integration/source-conformance-http.test.ts:
- *
- *   runSourceConformance('files', async () => {
- *     const dir = mkdtempSync(join(tmpdir(), 'pulse-drop-'));
- *     let seq = 0;
- *     return {
- *       createSource: () => new FileSource({ dir, ... }),
- *       // One file per call; write to a temp name then rename, as a producer must.
- *       send: async (lines) => { const f = join(dir, `batch-${++seq}.ndjson`);
- *         writeFileSync(`${f}.part`, lines.join('\n')); renameSync(`${f}.part`, f); },
- *       dispose: async () => rmSync(dir, { recursive: true, force: true }),
- *     };
- *   });
+ * Plugged in: test/integration/source-conformance-{http,nats,files}.test.ts.
  *
  * Quarantine reasons are compared by rule (`json` for text that does not parse, the contract rule
  * otherwise), never by message, so each source may word its own.
