@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { GraphQLError, GraphQLScalarType, Kind, type ExecutionResult } from 'graphql';
+import { GraphQLError, GraphQLScalarType, Kind, parse, type ExecutionResult } from 'graphql';
 import mercurius, { type MercuriusContext, type MercuriusOptions } from 'mercurius';
 import { PulseError, type ErrorCode } from '../errors.js';
 import type { KpiAnswer, KpiSnapshot, LiveKpis, LiveValue } from '../kpis/index.js';
@@ -241,6 +241,19 @@ interface FormattedError {
 /** Every error a request produced, nested lists (Mercurius's validation errors) flattened. */
 function formatErrors(errors: readonly unknown[]): FormattedError[] {
   return errors.flatMap((error): FormattedError[] => {
+    // The request body failed Mercurius's own schema (`variables: false`, a numeric query): the
+    // caller's mistake, named by field, never an internal error.
+    const validation = (error as { validation?: { instancePath?: string; message?: string }[] }).validation;
+    if ((error as { code?: unknown }).code === 'FST_ERR_VALIDATION' && Array.isArray(validation)) {
+      const first = validation[0];
+      const field = (first?.instancePath ?? '').replace(/^\//, '').split('/')[0] || 'body';
+      return [
+        {
+          message: `${field} ${first?.message ?? 'is invalid'}`,
+          extensions: { code: 'PULSE_ERR_INVALID_QUERY', field },
+        },
+      ];
+    }
     const inner =
       (error as { originalError?: { errors?: unknown } }).originalError?.errors ??
       (error as { errors?: unknown }).errors;
@@ -388,6 +401,13 @@ export const graphqlRoutes: FastifyPluginAsync<GraphqlOptions> = async (
         `The query is longer than ${MAX_QUERY_BYTES} bytes`,
         { field: 'query' },
       );
+    }
+    // Parsed here first: a syntax error is the caller's, and some (an empty selection `{ }`) reach
+    // Mercurius's validation as a broken document and would surface as an internal error.
+    try {
+      parse(source);
+    } catch (error) {
+      throw new PulseError('PULSE_ERR_INVALID_QUERY', (error as Error).message, { field: 'query' });
     }
   });
 };
