@@ -162,7 +162,7 @@ describe('the dashboard pages: quality, lineage, quarantine, runs', { skip: miss
     assert.equal(bad.body.quarantined, 28);
     await pulse.refresh();
     // A cadence job whose SLA (1 ms) no refresh can meet: a breach through the real code path. It has
-    // a new order to work on (a run with nothing new is not recorded).
+    // a new order to work on.
     const next = await pulse.post(
       JSON.stringify(order('OK-2', { placedAt, unitPrice: 15 })),
       'application/cloudevents+json',
