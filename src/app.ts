@@ -535,7 +535,7 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     live,
     // Its own connection: contributors and scorecards never queue behind the live recompute.
     engine: new KpiEngine(await warehouse.connect(), pipeline.engine.catalogue, {
-      timeZone: options.timeZone ?? 'Europe/Paris',
+      timeZone: pipeline.engine.timeZone,
       now: options.now,
     }),
     connection: await warehouse.connect(),

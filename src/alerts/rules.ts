@@ -66,7 +66,6 @@ export function bandRules(
   return kpis.map((kpi) => {
     const { basis } = kpi.bands;
     const limits = bandLimits(kpi, kpi.bands);
-    const ownSeasons = seasonal.filter((band) => band.kpi === kpi.id);
     return {
       id: `band:${kpi.id}`,
       kpi: kpi.id,
@@ -82,9 +81,18 @@ export function bandRules(
       limits,
       describe: describeLimits(basis === 'change_vs_last_week' ? 'change' : 'value', limits),
       source: 'band',
-      ...(ownSeasons.length > 0 ? { seasonal: ownSeasons } : {}),
+      ...seasonsOf(kpi, seasonal),
     };
   });
+}
+
+/** The seasonal bands of one KPI, as the `seasonal` field of its rule (absent when it has none). */
+function seasonsOf(
+  kpi: KpiDefinition,
+  seasonal: readonly SeasonalBand[],
+): { seasonal?: readonly SeasonalBand[] } {
+  const own = seasonal.filter((band) => band.kpi === kpi.id);
+  return own.length > 0 ? { seasonal: own } : {};
 }
 
 /** A KPI's bands as limits: the critical bound first, each on the side its direction says is bad. */
@@ -156,14 +164,14 @@ export function customRule(
   seasonal: readonly SeasonalBand[] = [],
 ): AlertRule {
   const { metric, limits } = limitsOf(config.condition, config.severity, kpi);
-  const ownSeasons = config.condition.type === 'band' ? seasonal.filter((band) => band.kpi === kpi.id) : [];
   return {
     ...config,
     metric,
     limits,
     describe: describeLimits(metric, limits),
     source: 'custom',
-    ...(ownSeasons.length > 0 ? { seasonal: ownSeasons } : {}),
+    // Only a rule that follows the KPI's bands follows their seasons.
+    ...(config.condition.type === 'band' ? seasonsOf(kpi, seasonal) : {}),
   };
 }
 

@@ -3,8 +3,8 @@ import type { MercuriusContext } from 'mercurius';
 import { PulseError } from '../errors.js';
 import { impactOf, type LineageGraph } from '../lineage/index.js';
 import type { Principal } from '../security/index.js';
-import { qualityReport, type QualityRoutesOptions } from './quality-routes.js';
-import type { RunHistory } from './run-routes.js';
+import { QUALITY_FILTER, qualityReport, type QualityRoutesOptions } from './quality-routes.js';
+import { pageLimit, RUN_ID, RUN_TRIGGER, type RunHistory } from './run-routes.js';
 
 /**
  * The proof behind the numbers over GraphQL: lineage, quality and run history, answered by the
@@ -197,10 +197,10 @@ export function trustResolvers(sources: TrustSources) {
             field: 'quality',
           });
         const report = await qualityReport(sources.quality, {
-          table: text('table', args.table, /^[a-z_][a-z0-9_]{0,63}$/),
-          rule: text('rule', args.rule, /^[a-z0-9_.]{1,128}$/),
-          severity: text('severity', args.severity, /^(warn|error)$/),
-          day: text('day', args.day, /^\d{4}-\d{2}-\d{2}$/),
+          table: text('table', args.table, new RegExp(QUALITY_FILTER.table)),
+          rule: text('rule', args.rule, new RegExp(QUALITY_FILTER.rule)),
+          severity: text('severity', args.severity, new RegExp(QUALITY_FILTER.severity)),
+          day: text('day', args.day, new RegExp(QUALITY_FILTER.day)),
         });
         return {
           ...report,
@@ -209,20 +209,15 @@ export function trustResolvers(sources: TrustSources) {
       },
       runs: async (_root: unknown, args: Args, context: MercuriusContext) => {
         mustRead(context, 'runs');
-        const limit = args.limit === undefined || args.limit === null ? 50 : Number(args.limit);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
-          throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `limit must be 1–1000, got ${limit}`, {
-            field: 'limit',
-          });
         return sources.runs.list({
-          limit,
+          limit: pageLimit((args.limit as number | null | undefined) ?? undefined),
           status: (args.status as 'success' | 'failed' | null | undefined) ?? undefined,
-          trigger: text('trigger', args.trigger, /^[a-z0-9_:.-]{1,64}$/),
+          trigger: text('trigger', args.trigger, new RegExp(RUN_TRIGGER)),
         });
       },
       run: async (_root: unknown, args: Args, context: MercuriusContext) => {
         mustRead(context, 'run');
-        const id = text('id', args.id, /^[A-Za-z0-9_-]{1,64}$/) as string;
+        const id = text('id', args.id, new RegExp(RUN_ID)) as string;
         return (await sources.runs.get(id)) ?? null;
       },
     },

@@ -18,8 +18,15 @@ export interface QualityRoutesOptions {
   readonly runFull: () => Promise<unknown>;
 }
 
-const NAME = '^[a-z0-9_.]{1,128}$';
-const DAY = '^\\d{4}-\\d{2}-\\d{2}$';
+/** The filters of the quality scorecard as the API accepts them (REST and GraphQL). */
+export const QUALITY_FILTER = {
+  table: '^[a-z_][a-z0-9_]{0,63}$',
+  rule: '^[a-z0-9_.]{1,128}$',
+  severity: '^(warn|error)$',
+  day: '^\\d{4}-\\d{2}-\\d{2}$',
+} as const;
+const NAME = QUALITY_FILTER.rule;
+const DAY = QUALITY_FILTER.day;
 const TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,9})?)?(Z|[+-]\\d{2}:\\d{2})$';
 const MAX_PAGE = 500;
 const MAX_REPLAY = 1_000;
@@ -66,7 +73,7 @@ export const qualityRoutes: FastifyPluginAsync<QualityRoutesOptions> = async (ap
           type: 'object',
           additionalProperties: false,
           properties: {
-            table: { type: 'string', pattern: '^[a-z_][a-z0-9_]{0,63}$' },
+            table: { type: 'string', pattern: QUALITY_FILTER.table },
             rule: { type: 'string', pattern: NAME },
             severity: { type: 'string', enum: ['warn', 'error'] },
             day: { type: 'string', pattern: DAY, description: 'Business day (YYYY-MM-DD)' },

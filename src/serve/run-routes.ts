@@ -9,7 +9,9 @@ export interface RunHistory {
   breaches(limit: number): Promise<SlaBreachRecord[]>;
 }
 
-const RUN_ID = '^[A-Za-z0-9_-]{1,64}$';
+/** Run ids and run triggers as the API accepts them (REST and GraphQL). */
+export const RUN_ID = '^[A-Za-z0-9_-]{1,64}$';
+export const RUN_TRIGGER = '^[a-z0-9_:.-]{1,64}$';
 
 const limitParameter = {
   type: 'string',
@@ -17,9 +19,10 @@ const limitParameter = {
   description: 'At most this many (1–1000, default 50)',
 } as const;
 
-function pageLimit(text: string | undefined): number {
-  const limit = text === undefined ? 50 : Number(text);
-  if (limit < 1 || limit > 1000) {
+/** A page size of run history: 1–1000, 50 when not given (REST and GraphQL). */
+export function pageLimit(given: string | number | undefined): number {
+  const limit = given === undefined ? 50 : Number(given);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
     throw new PulseError('PULSE_ERR_INVALID_PARAMETER', `limit must be 1–1000, got ${limit}`, {
       field: 'limit',
     });
@@ -46,7 +49,7 @@ export const runRoutes: FastifyPluginAsync<{ runs: RunHistory }> = async (app, {
             status: { type: 'string', enum: ['success', 'failed'] },
             trigger: {
               type: 'string',
-              pattern: '^[a-z0-9_:.-]{1,64}$',
+              pattern: RUN_TRIGGER,
               description: 'refresh, manual, retry, backfill or a job name',
             },
           },
