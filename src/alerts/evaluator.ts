@@ -92,8 +92,8 @@ export class AlertEvaluator {
   readonly #now: () => number;
   readonly #statuses = new Map<string, AlertStatus>();
   readonly #last = new Map<string, { metric: number | null; assessment: string; describe: string }>();
-  readonly #lastWeek = new Map<string, { at: number; value: number | null }>();
-  readonly #forecasts = new Map<string, { at: number; expected: Observation['expected'] }>();
+  /** Last week's values and forecasts, by what they answer, with when they were looked up. */
+  readonly #slow = new Map<string, { at: number; value: unknown }>();
   #running: Promise<void> | undefined;
   #again = false;
   #timer: NodeJS.Timeout | undefined;
@@ -239,56 +239,71 @@ export class AlertEvaluator {
    * daily (4 weeks) series, as `GET /v1/kpis/:id/forecast` computes it.
    */
   async #forecast(rule: AlertRule, answer: KpiAnswer): Promise<Observation['expected']> {
-    const key = `${rule.kpi}|${rule.window}`;
-    const now = this.#now();
-    const cached = this.#forecasts.get(key);
-    if (cached && now - cached.at < LAST_WEEK_TTL_MS) return cached.expected;
     const grain = rule.window === '1h' ? 'hour' : 'day';
-    const seasonMs = grain === 'hour' ? DAY_MS : WEEK_MS;
     const engine = this.#options.engine;
-    const [before, forecast] = await Promise.all([
-      engine.compute(rule.kpi, {
-        from: new Date(Date.parse(answer.window.from) - seasonMs).toISOString(),
-        to: new Date(Date.parse(answer.window.to) - seasonMs).toISOString(),
-      }),
-      forecastKpi(
-        engine,
-        rule.kpi,
-        { grain, horizon: 1, now: new Date(answer.window.to) },
-        startOfBusinessDay,
-      ),
-    ]);
-    // No event in the window a season ago (a new shop, an empty warehouse): no forecast, rather
-    // than a forecast of zero; and not cached, so the first data counts at once.
-    if (
-      before.as_of === null ||
-      before.value === null ||
-      before.value === undefined ||
-      forecast.sigma === null
-    )
-      return null;
-    const expected = { value: Number(before.value), sigma: forecast.sigma };
-    this.#forecasts.set(key, { at: now, expected });
-    return expected;
+    return this.#slowly(
+      `forecast|${rule.kpi}|${rule.window}`,
+      async () => {
+        const [before, forecast] = await Promise.all([
+          engine.compute(rule.kpi, shifted(answer, grain === 'hour' ? DAY_MS : WEEK_MS)),
+          forecastKpi(
+            engine,
+            rule.kpi,
+            { grain, horizon: 1, now: new Date(answer.window.to) },
+            startOfBusinessDay,
+          ),
+        ]);
+        // No event in the window a season ago (a new shop, an empty warehouse): no forecast,
+        // rather than a forecast of zero.
+        if (
+          before.as_of === null ||
+          before.value === null ||
+          before.value === undefined ||
+          forecast.sigma === null
+        )
+          return null;
+        return { value: Number(before.value), sigma: forecast.sigma };
+      },
+      // Not kept: the first data counts at once.
+      (expected) => expected !== null,
+    );
   }
 
   async #lastWeekValue(rule: AlertRule, answer: KpiAnswer): Promise<number | null> {
-    const key = `${rule.kpi}|${rule.window}|${rule.filter?.dimension ?? ''}|${rule.filter?.value ?? ''}`;
-    const cached = this.#lastWeek.get(key);
+    return this.#slowly(
+      `week|${rule.kpi}|${rule.window}|${rule.filter?.dimension ?? ''}|${rule.filter?.value ?? ''}`,
+      async () => {
+        const lastWeek = await this.#options.engine.compute(rule.kpi, {
+          ...shifted(answer, WEEK_MS),
+          ...(rule.filter ? { by: rule.filter.dimension } : {}),
+        });
+        const raw = rule.filter ? pointValue(lastWeek, rule.filter.value) : lastWeek.value;
+        return raw === null || raw === undefined ? null : Number(raw);
+      },
+    );
+  }
+
+  /** `compute()`'s answer, looked up again only once it is LAST_WEEK_TTL_MS old (and kept if `keep`). */
+  async #slowly<T>(
+    key: string,
+    compute: () => Promise<T>,
+    keep: (value: T) => boolean = () => true,
+  ): Promise<T> {
     const now = this.#now();
-    if (cached && now - cached.at < LAST_WEEK_TTL_MS) return cached.value;
-    const from = new Date(Date.parse(answer.window.from) - WEEK_MS).toISOString();
-    const to = new Date(Date.parse(answer.window.to) - WEEK_MS).toISOString();
-    const lastWeek = await this.#options.engine.compute(rule.kpi, {
-      from,
-      to,
-      ...(rule.filter ? { by: rule.filter.dimension } : {}),
-    });
-    const raw = rule.filter ? pointValue(lastWeek, rule.filter.value) : lastWeek.value;
-    const value = raw === null || raw === undefined ? null : Number(raw);
-    this.#lastWeek.set(key, { at: now, value });
+    const cached = this.#slow.get(key);
+    if (cached && now - cached.at < LAST_WEEK_TTL_MS) return cached.value as T;
+    const value = await compute();
+    if (keep(value)) this.#slow.set(key, { at: now, value });
     return value;
   }
+}
+
+/** The answer's window moved `ms` earlier. */
+function shifted(answer: KpiAnswer, ms: number): { from: string; to: string } {
+  return {
+    from: new Date(Date.parse(answer.window.from) - ms).toISOString(),
+    to: new Date(Date.parse(answer.window.to) - ms).toISOString(),
+  };
 }
 
 function forecastBand(expected: Observation['expected']): AlertNotice['expected'] {
