@@ -17,9 +17,18 @@ interface Entry {
   payload: { data: Record<string, unknown> };
 }
 
+/** POST /v1/quarantine/replay with the admin key (or `key`): status and JSON body. */
+async function replayOn(pulse: TestPulse, body: unknown, key?: string) {
+  const response = await fetch(`${pulse.url}/v1/quarantine/replay`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key ?? pulse.key}` },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
 describe('quarantine: filters, remediation and replay', () => {
   let pulse: TestPulse;
-  const json = { 'content-type': 'application/json' };
 
   before(async () => {
     pulse = await startTestPulse();
@@ -43,14 +52,7 @@ describe('quarantine: filters, remediation and replay', () => {
     const response = await pulse.fetch(`${pulse.url}/v1/quarantine${query}`);
     return { status: response.status, body: (await response.json()) as never };
   };
-  const replay = async (body: unknown, key?: string) => {
-    const response = await fetch(`${pulse.url}/v1/quarantine/replay`, {
-      method: 'POST',
-      headers: { ...json, authorization: `Bearer ${key ?? pulse.key}` },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  };
+  const replay = (body: unknown, key?: string) => replayOn(pulse, body, key);
   const netRevenue = async () =>
     ((await (await pulse.fetch(`${pulse.url}/v1/kpis/net_revenue?${RANGE}`)).json()) as { value: string })
       .value;
@@ -253,20 +255,15 @@ describe('quarantine: one mapping repairs many events, each keeping its own valu
     const open = (await (await pulse.fetch(`${pulse.url}/v1/quarantine?status=open`)).json()) as {
       entries: Entry[];
     };
-    const response = await fetch(`${pulse.url}/v1/quarantine/replay`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${pulse.key}` },
-      body: JSON.stringify({
-        ids: open.entries.map((e) => e.id),
-        fix: {
-          convert: { 'data.lines[*].quantity': 'integer' },
-          map: { 'data.country': { France: 'FR', Germany: 'DE' } },
-        },
-      }),
+    const answer = await replayOn(pulse, {
+      ids: open.entries.map((e) => e.id),
+      fix: {
+        convert: { 'data.lines[*].quantity': 'integer' },
+        map: { 'data.country': { France: 'FR', Germany: 'DE' } },
+      },
     });
-    const answer = (await response.json()) as { accepted: number; failed: number };
-    assert.equal(response.status, 200, JSON.stringify(answer));
-    assert.deepEqual([answer.accepted, answer.failed], [3, 1]);
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    assert.deepEqual([answer.body.accepted, answer.body.failed], [3, 1]);
     await pulse.refresh();
     // Each order kept its own quantity: 2 × 10 + 3 × 10 + 4 × 10 = 90.00 (no tax, no discount).
     const revenue = (await (await pulse.fetch(`${pulse.url}/v1/kpis/net_revenue?${RANGE}`)).json()) as {
@@ -291,15 +288,11 @@ describe('quarantine: one mapping repairs many events, each keeping its own valu
       [['evt-M-4', 'data.country']],
     );
     // A conversion the fix does not know is refused before anything is replayed, naming the field.
-    const bad = await fetch(`${pulse.url}/v1/quarantine/replay`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${pulse.key}` },
-      body: JSON.stringify({
-        ids: [still.entries[0]?.id],
-        fix: { convert: { 'data.lines[*].quantity': 'float' } },
-      }),
+    const bad = await replayOn(pulse, {
+      ids: [still.entries[0]?.id],
+      fix: { convert: { 'data.lines[*].quantity': 'float' } },
     });
     assert.equal(bad.status, 400);
-    assert.match(JSON.stringify(await bad.json()), /fix/);
+    assert.match(JSON.stringify(bad.body), /fix/);
   });
 });
