@@ -156,7 +156,7 @@ export function pulseEnv(): NodeJS.ProcessEnv {
 }
 
 /** The API key every bench request carries. */
-const BENCH_KEY = generateKey('bench', ['admin']);
+export const BENCH_KEY = generateKey('bench', ['admin']);
 export const BENCH_AUTH: Readonly<Record<string, string>> = { authorization: `Bearer ${BENCH_KEY.key}` };
 
 const running = new Set<() => Promise<ServerStats>>();

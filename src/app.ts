@@ -1,3 +1,4 @@
+import type { Span } from '@opentelemetry/api';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import {
@@ -294,16 +295,23 @@ export async function openPipeline(
   const engine = new KpiEngine(warehouse.reader, catalogue, { timeZone, now: options.now });
   await ensureQualityTables(warehouse.modeller);
   const gate = new PublishGate(kpiDependencies(catalogue, models));
-  const alerts = new QualityAlerts(warehouse.modeller);
+  // The rules and their alerts have connections of their own: they run beside the next model run.
+  const alerts = new QualityAlerts(await warehouse.connect());
   const quality: QualityStage = {
     runner:
       options.qualityEnabled === false
         ? undefined
-        : new QualityRunner(warehouse.modeller, loadRules(new Set(models.map((m) => m.name))), gate, alerts, {
-            timeZone,
-            now: options.now,
-            scorecardConnection: await warehouse.connect(),
-          }),
+        : new QualityRunner(
+            await warehouse.connect(),
+            loadRules(new Set(models.map((m) => m.name))),
+            gate,
+            alerts,
+            {
+              timeZone,
+              now: options.now,
+              scorecardConnection: await warehouse.connect(),
+            },
+          ),
     gate,
     alerts,
     remediator: new Remediator({ connection: await warehouse.connect(), validator, tokeniser, writer }),
@@ -320,6 +328,74 @@ export async function openPipeline(
     ? new MartsPublisher(await warehouse.connect(), models, live, { ...options.marts, timeZone })
     : undefined;
   const freshness = new FreshnessTracker((seconds) => metrics.ingestToVisibleSeconds.observe(seconds));
+  // A run's span stays open until its publication: what a trace shows is commit to visible.
+  const openRuns = new Map<string, { span: Span; causes: RunCauses; started: number }>();
+  const publishRuns = async (result: RunResult, runs: readonly RunResult[]): Promise<void> => {
+    const opened = runs.flatMap((run) => {
+      const entry = openRuns.get(run.runId);
+      openRuns.delete(run.runId);
+      return entry ? [{ run, ...entry }] : [];
+    });
+    const span = opened.at(-1)?.span ?? NOOP_SPAN;
+    try {
+      const heldBefore = [...gate.holds.keys()].join();
+      let gateDecided = (): void => undefined;
+      const decided = new Promise<void>((resolve) => (gateDecided = resolve));
+      const qualityPass = quality.runner
+        ? quality.runner.afterRun(result, gateDecided).then(
+            (pass) => {
+              quality.lastPass = pass;
+              quality.lastError = undefined;
+              metrics.qualityPassSeconds.observe({ mode: pass.mode }, pass.durationMs / 1000);
+            },
+            (error: unknown) => {
+              // A broken rule must not stop the KPIs: the gate keeps its last state, the error is reported.
+              quality.lastError = error;
+              onRunError?.(error);
+            },
+          )
+        : undefined;
+      const stale = !live.computedAt || Date.now() - live.computedAt.getTime() >= LIVE_MAX_AGE_MS;
+      // The live values are computed while the rules run, and swapped in once the gate has decided.
+      const publishLive = async (gateDecided?: Promise<unknown>): Promise<void> => {
+        const publish = telemetry.startSpan('pulse.publish', { parent: span.spanContext() });
+        snapshot.invalidate();
+        const liveStarted = performance.now();
+        const written = new Set(
+          result.models.filter((m) => m.rows > 0 || m.mode === 'full').map((m) => m.model),
+        );
+        await live.recompute(stale ? undefined : written, LIVE_MAX_AGE_MS, gateDecided);
+        metrics.liveRecomputeSeconds.observe((performance.now() - liveStarted) / 1000);
+        publish.setAttribute('pulse.live.models_written', written.size).end();
+      };
+      const published = result.status === 'success' || stale;
+      // The swap waits for the error rules only (or for a pass that failed before they were judged).
+      const gateSettled = qualityPass && Promise.race([decided, qualityPass]);
+      await Promise.all([qualityPass, published ? publishLive(gateSettled) : undefined]);
+      // A hold taken or released on a refresh that wrote nothing still changes what is served.
+      if (!published && heldBefore !== [...gate.holds.keys()].join()) {
+        snapshot.invalidate();
+        await live.recompute(new Set(), LIVE_MAX_AGE_MS);
+      }
+      freshness.visible(result.watermarkTo);
+      publisher?.request();
+      for (const { run, span: runSpan, causes, started } of opened) {
+        runSpan
+          .setAttributes({
+            'pulse.run.id': run.runId,
+            'pulse.run.status': run.status,
+            'pulse.run.rows': run.models.reduce((n, m) => n + m.rows, 0),
+            'pulse.run.commits': causes.causes.length,
+            'pulse.run.correlation_ids': causes.correlationIdCount,
+          })
+          .end();
+        logRun(log, run, causes, performance.now() - started);
+      }
+    } catch (error) {
+      for (const { span: runSpan } of opened) telemetry.fail(runSpan, error);
+      throw error;
+    }
+  };
   const loop = new RefreshLoop({
     run: async (trigger, causes) => {
       // Timer runs (no commit behind them) are not traced: they would be a root span every 5 s.
@@ -332,59 +408,15 @@ export async function openPipeline(
         const started = performance.now();
         const result = await runner.run({ trigger });
         metrics.modelRunSeconds.observe({ status: result.status }, (performance.now() - started) / 1000);
-        const heldBefore = [...gate.holds.keys()].join();
-        const qualityPass = quality.runner
-          ? quality.runner.afterRun(result).then(
-              (pass) => {
-                quality.lastPass = pass;
-                quality.lastError = undefined;
-                metrics.qualityPassSeconds.observe({ mode: pass.mode }, pass.durationMs / 1000);
-              },
-              (error: unknown) => {
-                // A broken rule must not stop the KPIs: the gate keeps its last state, the error is reported.
-                quality.lastError = error;
-                onRunError?.(error);
-              },
-            )
-          : undefined;
-        const stale = !live.computedAt || Date.now() - live.computedAt.getTime() >= LIVE_MAX_AGE_MS;
-        // The live values are computed while the rules run, and swapped in once the gate has decided.
-        const publishLive = async (gateDecided?: Promise<unknown>): Promise<void> => {
-          const publish = telemetry.startSpan('pulse.publish', { parent: span.spanContext() });
-          snapshot.invalidate();
-          const liveStarted = performance.now();
-          const written = new Set(
-            result.models.filter((m) => m.rows > 0 || m.mode === 'full').map((m) => m.model),
-          );
-          await live.recompute(stale ? undefined : written, LIVE_MAX_AGE_MS, gateDecided);
-          metrics.liveRecomputeSeconds.observe((performance.now() - liveStarted) / 1000);
-          publish.setAttribute('pulse.live.models_written', written.size).end();
-        };
-        const published = result.status === 'success' || stale;
-        await Promise.all([qualityPass, published ? publishLive(qualityPass) : undefined]);
-        // A hold taken or released on a refresh that wrote nothing still changes what is served.
-        if (!published && heldBefore !== [...gate.holds.keys()].join()) {
-          snapshot.invalidate();
-          await live.recompute(new Set(), LIVE_MAX_AGE_MS);
-        }
-        freshness.visible(result.watermarkTo);
-        publisher?.request();
-        span
-          .setAttributes({
-            'pulse.run.id': result.runId,
-            'pulse.run.status': result.status,
-            'pulse.run.rows': result.models.reduce((n, m) => n + m.rows, 0),
-            'pulse.run.commits': causes.causes.length,
-            'pulse.run.correlation_ids': causes.correlationIdCount,
-          })
-          .end();
-        logRun(log, result, causes, performance.now() - started);
+        openRuns.set(result.runId, { span, causes, started });
         return result;
       } catch (error) {
         telemetry.fail(span, error);
         throw error;
       }
     },
+    // Beside the next model run: the refresh of the next commits starts while this one is published.
+    publish: publishRuns,
     drained: () => writer.drained(),
     debounceMs: options.refreshDebounceMs ?? 20,
     onError: onRunError,

@@ -16,6 +16,7 @@ import { isCustomerDimension, type Catalogue, type Dimension, type KpiDefinition
 import { kpiInputs } from './compile.js';
 import {
   compileLiveMeasure,
+  widenLiveRows,
   compileLiveSnapshot,
   LIVE_WINDOWS,
   windowAlias,
@@ -205,10 +206,11 @@ export class LiveKpis {
     ) => {
       const measure = side === 'num' ? numerator : kpi.denominator;
       if (!measure) return;
-      for (const row of await this.#query(
+      const long = await this.#query(
         connection,
         compileLiveMeasure(kpi, measure, windows, dims, sql ?? measure.sql),
-      )) {
+      );
+      for (const row of widenLiveRows(long)) {
         if (only && row.dim !== only) continue;
         const key = `${String(row.dim)}|${row.key === null ? '\u0000' : String(row.key)}`;
         rows.set(key, { ...rows.get(key), [side]: row });

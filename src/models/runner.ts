@@ -82,6 +82,12 @@ export class ModelRunner {
   readonly models: readonly ModelDefinition[];
   /** Follows every run that does not bring its own observer (OpenLineage emission). */
   observer: RunObserver | undefined;
+  /**
+   * The tables and views that exist, as of the last run that committed: the catalog lookup costs
+   * more than many a model's delta. A run that fails forgets it (its DDL rolled back), so the next
+   * run reads the catalog again; a relation dropped behind the runner's back fails a run the same way.
+   */
+  #relations: Set<string> | undefined;
 
   constructor(connection: DuckDBConnection, models: readonly ModelDefinition[]) {
     this.#connection = connection;
@@ -108,7 +114,8 @@ export class ModelRunner {
       const hi = options.upTo ?? (await this.#highWatermark());
       identity.watermarkTo = hi;
       const states = await this.#states();
-      const existing = await this.#existingRelations();
+      const existing = this.#relations ?? (await this.#existingRelations());
+      this.#relations = undefined;
       const stale = new Set(
         this.models
           .filter((model) => {
@@ -153,15 +160,7 @@ export class ModelRunner {
         results.push(modelResult);
         await observer?.modelFinished(identity, model, modelResult);
       }
-      if (states_.length > 0) {
-        const values = states_.map((_, i) => `($m${i}, $hi, $h${i}, now())`).join(', ');
-        const params: Record<string, string> = { hi: hi.toString() };
-        states_.forEach((entry, i) => {
-          params[`m${i}`] = entry.model;
-          params[`h${i}`] = entry.hash;
-        });
-        await connection.run(`INSERT OR REPLACE INTO pulse_model_state VALUES ${values}`, params);
-      }
+      await this.#saveStates(states_, states, hi);
       const worked = results.some((result) => result.mode !== 'skipped');
       if (worked) {
         await connection.run(
@@ -182,6 +181,10 @@ export class ModelRunner {
       }
       const commitStarted = performance.now();
       await connection.run('COMMIT');
+      this.#relations = new Set([
+        ...existing,
+        ...results.filter((r) => r.mode !== 'skipped').map((r) => r.model),
+      ]);
       const result: RunResult = {
         setupMs,
         commitMs: performance.now() - commitStarted,
@@ -268,12 +271,11 @@ export class ModelRunner {
       return { mode: 'view', rows: 0 };
     }
     if (full || model.materialized === 'table') {
-      await connection.run(
+      const rows = await createTableAs(
+        connection,
         `CREATE OR REPLACE TABLE ${model.name} AS SELECT * FROM (${render(false)})${order}`,
       );
-      // CREATE TABLE AS reports no changed rows; the run history wants the rows written.
-      const counted = await queryRows(connection, `SELECT count(*)::VARCHAR AS n FROM ${model.name}`);
-      return { mode: 'full', rows: Number(counted[0]?.n ?? 0) };
+      return { mode: 'full', rows };
     }
     if (model.uniqueKey.length === 0) {
       // Append-only: the new rows go straight in.
@@ -282,12 +284,48 @@ export class ModelRunner {
       );
       return { mode: 'incremental', rows: inserted.rowsChanged };
     }
-    await connection.run(`CREATE OR REPLACE TEMP TABLE ${DELTA_TABLE} AS ${render(true)}`);
+    const changed = await createTableAs(
+      connection,
+      `CREATE OR REPLACE TEMP TABLE ${DELTA_TABLE} AS ${render(true)}`,
+    );
+    // Most runs touch no row of most models: the delete and insert would find nothing to do.
+    if (changed === 0) return { mode: 'incremental', rows: 0 };
     const match = model.uniqueKey.map((column) => `${model.name}.${column} = d.${column}`).join(' AND ');
     await connection.run(`DELETE FROM ${model.name} USING ${DELTA_TABLE} d WHERE ${match}`);
     const inserted = await connection.run(`INSERT INTO ${model.name} SELECT * FROM ${DELTA_TABLE}${order}`);
     const rows = inserted.rowsChanged;
     return { mode: 'incremental', rows };
+  }
+
+  /**
+   * Moves the watermarks. An UPDATE of the models whose SQL did not change: INSERT OR REPLACE costs
+   * several times more on DuckDB and runs on every refresh.
+   */
+  async #saveStates(
+    saved: readonly { model: string; hash: string }[],
+    before: ReadonlyMap<string, ModelState>,
+    hi: bigint,
+  ): Promise<void> {
+    const moved = saved.filter((entry) => before.get(entry.model)?.hash === entry.hash);
+    const replaced = saved.filter((entry) => before.get(entry.model)?.hash !== entry.hash);
+    if (moved.length > 0) {
+      const params: Record<string, string> = { hi: hi.toString() };
+      moved.forEach((entry, i) => (params[`m${i}`] = entry.model));
+      await this.#connection.run(
+        `UPDATE pulse_model_state SET watermark = $hi::BIGINT, updated_at = now()
+         WHERE model IN (${moved.map((_, i) => `$m${i}`).join(', ')})`,
+        params,
+      );
+    }
+    if (replaced.length > 0) {
+      const values = replaced.map((_, i) => `($m${i}, $hi, $h${i}, now())`).join(', ');
+      const params: Record<string, string> = { hi: hi.toString() };
+      replaced.forEach((entry, i) => {
+        params[`m${i}`] = entry.model;
+        params[`h${i}`] = entry.hash;
+      });
+      await this.#connection.run(`INSERT OR REPLACE INTO pulse_model_state VALUES ${values}`, params);
+    }
   }
 
   /** The event types that arrived in bronze after `lo`: zone maps keep this to the new rows. */
@@ -360,4 +398,11 @@ export class ModelRunner {
       )
       .catch(() => undefined);
   }
+}
+
+/** Runs a CREATE TABLE … AS and returns the rows it wrote (DuckDB answers with their count). */
+async function createTableAs(connection: DuckDBConnection, sql: string): Promise<number> {
+  const reader = await connection.runAndReadAll(sql);
+  const count = reader.getRows()[0]?.[0];
+  return Number(count ?? 0);
 }

@@ -1,5 +1,5 @@
 import type { SpanContext } from '@opentelemetry/api';
-import type { RunResult } from '../models/index.js';
+import { mergeRunResults, type RunResult } from '../models/index.js';
 
 /** Why a run happens: a commit, with the correlation ids of its requests and its span. */
 export interface RefreshCause {
@@ -19,6 +19,12 @@ const MAX_CAUSES = 256;
 export interface RefreshLoopOptions {
   /** Runs the models once (incrementally), recording what triggered the run. */
   readonly run: (trigger: string, causes: RunCauses) => Promise<RunResult>;
+  /**
+   * Makes committed runs visible (quality gate, live values). It runs beside the next model run,
+   * one publication at a time: runs that commit while one is under way are published together,
+   * as one run (`merged`) covering all of them (`runs`).
+   */
+  readonly publish?: (merged: RunResult, runs: readonly RunResult[]) => Promise<void>;
   /** Waits until every batch submitted so far is committed. */
   readonly drained: () => Promise<void>;
   /** Coalesces the commits that arrive within this many ms into one run. */
@@ -28,7 +34,7 @@ export interface RefreshLoopOptions {
   readonly onError?: (error: unknown) => void;
   /** A failed run is tried again after each of these waits (ms) before giving up until the next commit. */
   readonly retryBackoffMs?: readonly number[];
-  /** Every commit must be visible within this many ms (from the commit to the end of the run). */
+  /** Every commit must be visible within this many ms (from the commit to the end of its publication). */
   readonly slaMs?: number;
   /** Called when a run ends later than `slaMs` after the oldest commit it covers. */
   readonly onSlaBreach?: (actualMs: number, result: RunResult) => void;
@@ -50,8 +56,13 @@ export class RefreshLoop {
   #trigger = 'refresh';
   #causes: RefreshCause[] = [];
   #correlationIdCount = 0;
+  /** Committed runs waiting for the publication in progress to end. */
+  #unpublished: { result: RunResult; requestedAt: number | undefined; done: () => void }[] = [];
+  #publishing: Promise<void> | undefined;
   lastResult: RunResult | undefined;
   lastError: unknown;
+  /** The latest publication that failed, until one succeeds. */
+  lastPublishError: unknown;
 
   constructor(options: RefreshLoopOptions) {
     this.#options = options;
@@ -84,8 +95,15 @@ export class RefreshLoop {
     this.#pending = true;
     this.#trigger = trigger;
     await this.#cycle();
+    await this.published();
     if (this.lastError) throw this.lastError;
+    if (this.lastPublishError) throw this.lastPublishError;
     return this.lastResult;
+  }
+
+  /** Resolves when every run committed so far is published. */
+  async published(): Promise<void> {
+    while (this.#publishing) await this.#publishing;
   }
 
   /**
@@ -117,6 +135,7 @@ export class RefreshLoop {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     while (this.#running) await this.#running;
+    await this.published();
   }
 
   /** Accepts requests again after `stop()`. */
@@ -140,10 +159,8 @@ export class RefreshLoop {
           this.lastResult = await this.#runWithRetries(trigger, causes);
           this.lastError = undefined;
           this.#options.onRun?.(this.lastResult);
-          const elapsed = requestedAt === undefined ? undefined : performance.now() - requestedAt;
-          if (this.#options.slaMs !== undefined && elapsed !== undefined && elapsed > this.#options.slaMs) {
-            this.#options.onSlaBreach?.(elapsed, this.lastResult);
-          }
+          if (this.#options.publish) void this.#publish(this.lastResult, requestedAt);
+          else this.#checkSla(this.lastResult, requestedAt);
         } catch (error) {
           this.lastError = error;
           this.#options.onError?.(error);
@@ -154,6 +171,37 @@ export class RefreshLoop {
       this.#running = undefined;
     });
     return this.#running;
+  }
+
+  /** Queues a committed run for publication; resolves once a publication covering it has ended. */
+  #publish(result: RunResult, requestedAt: number | undefined): Promise<void> {
+    const published = new Promise<void>((done) => this.#unpublished.push({ result, requestedAt, done }));
+    this.#publishing ??= (async () => {
+      while (this.#unpublished.length > 0) {
+        const batch = this.#unpublished.splice(0);
+        const runs = batch.map((item) => item.result);
+        try {
+          await this.#options.publish?.(mergeRunResults(runs), runs);
+          this.lastPublishError = undefined;
+          for (const item of batch) this.#checkSla(item.result, item.requestedAt);
+        } catch (error) {
+          // The models are committed: the next run publishes them again (a full recompute when stale).
+          this.lastPublishError = error;
+          this.#options.onError?.(error);
+        }
+        for (const item of batch) item.done();
+      }
+    })().finally(() => {
+      this.#publishing = undefined;
+    });
+    return published;
+  }
+
+  #checkSla(result: RunResult, requestedAt: number | undefined): void {
+    const elapsed = requestedAt === undefined ? undefined : performance.now() - requestedAt;
+    if (this.#options.slaMs !== undefined && elapsed !== undefined && elapsed > this.#options.slaMs) {
+      this.#options.onSlaBreach?.(elapsed, result);
+    }
   }
 
   async #runWithRetries(trigger: string, causes: RunCauses): Promise<RunResult> {

@@ -105,15 +105,19 @@ export class QualityRunner {
     this.#fullRequested = true;
   }
 
-  /** After a model run: a full pass when one is due, otherwise the rows the run wrote. */
-  async afterRun(run: RunResult): Promise<QualityPass> {
+  /**
+   * After a model run: a full pass when one is due, otherwise the rows the run wrote.
+   * `gateDecided` is called once the error rules are evaluated and the gate has moved, before the
+   * warn rules run and the alerts and scorecard are written: what gates the KPIs goes first.
+   */
+  async afterRun(run: RunResult, gateDecided?: () => void): Promise<QualityPass> {
     const now = this.#now();
     if (
       this.#fullRequested ||
       this.#lastFullAt === null ||
       now.getTime() - this.#lastFullAt >= this.#fullEveryMs
     )
-      return this.runFull();
+      return this.runFull(gateDecided);
     const written = new Map<string, Scope>();
     const lo = run.watermarkFrom ?? -1n;
     for (const model of run.models) {
@@ -131,34 +135,50 @@ export class QualityRunner {
         return written.get(rule.table);
       },
       run.watermarkTo,
+      gateDecided,
     );
   }
 
   /** Every rule on every row. */
-  async runFull(): Promise<QualityPass> {
+  async runFull(gateDecided?: () => void): Promise<QualityPass> {
     this.#fullRequested = false;
     this.#lastFullAt = this.#now().getTime();
     this.#volumeHour = null;
-    return this.#pass('full', () => ({ mode: 'full' }), undefined);
+    return this.#pass('full', () => ({ mode: 'full' }), undefined, gateDecided);
   }
 
   async #pass(
     mode: 'full' | 'incremental',
     scopeOf: (rule: QualityRule) => Scope | undefined,
     seenTo: bigint | undefined,
+    gateDecided: (() => void) | undefined,
   ): Promise<QualityPass> {
     const started = performance.now();
     const now = this.#now();
-    const verdicts: RuleState[] = [];
     const rowRules = this.#rules.rules.flatMap((rule) => {
       if (!ROW_KINDS.has(rule.kind)) return [];
       const scope = scopeOf(rule);
       return scope ? [{ rule, scope }] : [];
     });
-    verdicts.push(...(await this.#rowVerdicts(rowRules, now)));
-    verdicts.push(...(await this.#freshnessVerdicts(now, seenTo)));
-    verdicts.push(...(await this.#volumeVerdicts(now)));
-    await this.#record(verdicts, now, mode === 'full');
+    const gating = [
+      ...(await this.#rowVerdicts(
+        rowRules.filter((item) => item.rule.severity === 'error'),
+        now,
+      )),
+      ...(await this.#freshnessVerdicts(now, seenTo)),
+      ...(await this.#volumeVerdicts(now)),
+    ];
+    const events = this.#judge(gating, now);
+    gateDecided?.();
+    const scoring = await this.#rowVerdicts(
+      rowRules.filter((item) => item.rule.severity !== 'error'),
+      now,
+    );
+    events.push(...this.#judge(scoring, now));
+    await this.#alerts.raise(events);
+    if (mode === 'full' || events.length > 0) await this.scorecard.flush();
+    else await this.scorecard.flushIfDue(now);
+    const verdicts = [...gating, ...scoring];
     return {
       mode,
       evaluated: verdicts.length,
@@ -167,39 +187,59 @@ export class QualityRunner {
     };
   }
 
-  /** All row rules in one statement: one aggregate per table and scope, cross-joined into one row. */
+  /**
+   * All row rules in two statements: the uniqueness counts, and the other rules as one bit mask per
+   * row (bit i: the row fails rule i), counted by mask. One aggregate per table instead of one per
+   * rule: DuckDB's cost on a refresh's few rows is per aggregate, and this pass gates the KPIs.
+   */
   async #rowVerdicts(items: readonly { rule: QualityRule; scope: Scope }[], now: Date): Promise<RuleState[]> {
     if (items.length === 0) return [];
-    // Row rules of one table and scope share one scan: one aggregate with a FILTER per rule.
-    const groups = new Map<string, { table: string; scope: Scope; members: number[] }>();
-    const parts: string[] = [];
-    const columns: string[] = [];
-    items.forEach((item, i) => {
-      if (item.rule.kind === 'unique') {
-        parts.push(`(${compileCount(item.rule, item.scope)}) q${i}`);
-        columns.push(`q${i}.checked AS c${i}, q${i}.failed AS f${i}`);
-        return;
-      }
-      const key = `${item.rule.table}|${item.scope.mode === 'full' ? 'full' : item.scope.lo.toString()}`;
-      const group = groups.get(key) ?? { table: item.rule.table, scope: item.scope, members: [] };
-      group.members.push(i);
-      groups.set(key, group);
-    });
-    [...groups.values()].forEach((group, g) => {
-      const filters = group.members.map((i) => {
-        columns.push(`g${g}.checked AS c${i}, g${g}.f${i} AS f${i}`);
-        return `count(*) FILTER (WHERE ${failingPredicate((items[i] as { rule: QualityRule }).rule)}) AS f${i}`;
+    const checkedOf = new Map<number, number>();
+    const failedOf = new Map<number, number>();
+    const unique = items.flatMap((item, i) =>
+      item.rule.kind === 'unique'
+        ? [`SELECT ${i} AS i, checked, failed FROM (${compileCount(item.rule, item.scope)})`]
+        : [],
+    );
+    const groups = maskGroups(items);
+    const masked = groups.map(
+      (group, g) =>
+        `SELECT ${g} AS g, (${group.members
+          .map(
+            (i, bit) =>
+              `CASE WHEN ${failingPredicate((items[i] as { rule: QualityRule }).rule)} THEN ${2n ** BigInt(bit)} ELSE 0 END`,
+          )
+          .join(' + ')})::BIGINT AS mask FROM ${group.table} t WHERE ${
+          group.scope.mode === 'full' ? 'TRUE' : `t._updated_seq > ${group.scope.lo.toString()}`
+        }`,
+    );
+    const uniqueRows =
+      unique.length > 0 ? await queryRows(this.#connection, unique.join('\nUNION ALL\n')) : [];
+    const maskRows =
+      masked.length > 0
+        ? await queryRows(
+            this.#connection,
+            `SELECT g, mask::VARCHAR AS mask, count(*) AS n FROM (${masked.join('\nUNION ALL\n')}) GROUP BY g, mask`,
+          )
+        : [];
+    for (const row of uniqueRows) {
+      checkedOf.set(Number(row.i), Number(row.checked));
+      failedOf.set(Number(row.i), Number(row.failed));
+    }
+    for (const group of groups) for (const i of group.members) (checkedOf.set(i, 0), failedOf.set(i, 0));
+    for (const row of maskRows) {
+      const group = groups[Number(row.g)] as MaskGroup;
+      const n = Number(row.n);
+      const mask = BigInt(String(row.mask));
+      group.members.forEach((i, bit) => {
+        checkedOf.set(i, (checkedOf.get(i) ?? 0) + n);
+        if ((mask >> BigInt(bit)) & 1n) failedOf.set(i, (failedOf.get(i) ?? 0) + n);
       });
-      const where = group.scope.mode === 'full' ? 'TRUE' : `t._updated_seq > ${group.scope.lo.toString()}`;
-      parts.push(
-        `(SELECT count(*) AS checked, ${filters.join(', ')} FROM ${group.table} t WHERE ${where}) g${g}`,
-      );
-    });
-    const [row] = await queryRows(this.#connection, `SELECT ${columns.join(', ')} FROM ${parts.join(', ')}`);
+    }
     const verdicts: RuleState[] = [];
     for (const [i, { rule, scope }] of items.entries()) {
-      const checked = Number(row?.[`c${i}`] ?? 0);
-      const failed = Number(row?.[`f${i}`] ?? 0);
+      const checked = checkedOf.get(i) ?? 0;
+      const failed = failedOf.get(i) ?? 0;
       let sample: Record<string, unknown>[] = [];
       if (failed > 0) {
         const table = this.#rules.tables.get(rule.table);
@@ -310,8 +350,8 @@ export class QualityRunner {
     return verdicts;
   }
 
-  /** Stores the verdicts, raises alerts on changes and moves the publish gate. */
-  async #record(verdicts: readonly RuleState[], now: Date, flush: boolean): Promise<void> {
+  /** Stores the verdicts and moves the publish gate; returns the alert events of the changes. */
+  #judge(verdicts: readonly RuleState[], now: Date): Omit<QualityEvent, 'id'>[] {
     const events: Omit<QualityEvent, 'id'>[] = [];
     for (const verdict of verdicts) {
       const before = this.#states.get(verdict.rule.id);
@@ -360,8 +400,31 @@ export class QualityRunner {
         failed: null,
         detail: null,
       });
-    await this.#alerts.raise(events);
-    if (flush || events.length > 0) await this.scorecard.flush();
-    else await this.scorecard.flushIfDue(now);
+    return events;
   }
+}
+
+interface MaskGroup {
+  readonly table: string;
+  readonly scope: Scope;
+  /** Indexes into the pass's rules; a member's position is its bit in the mask. */
+  readonly members: number[];
+}
+
+/** The row rules (but uniqueness) by table and scope, at most 62 to a group: a mask is a BIGINT. */
+function maskGroups(items: readonly { rule: QualityRule; scope: Scope }[]): MaskGroup[] {
+  const groups: MaskGroup[] = [];
+  const open = new Map<string, MaskGroup>();
+  items.forEach((item, i) => {
+    if (item.rule.kind === 'unique') return;
+    const key = `${item.rule.table}|${item.scope.mode === 'full' ? 'full' : item.scope.lo.toString()}`;
+    let group = open.get(key);
+    if (!group || group.members.length === 62) {
+      group = { table: item.rule.table, scope: item.scope, members: [] };
+      open.set(key, group);
+      groups.push(group);
+    }
+    group.members.push(i);
+  });
+  return groups;
 }

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import type { RunResult } from '../../src/models/index.js';
+import { mergeRunResults, type RunResult } from '../../src/models/index.js';
 import { RefreshLoop } from '../../src/orchestrator/index.js';
 
 const result = (runId: string): RunResult => ({
@@ -93,6 +93,103 @@ describe('RefreshLoop', () => {
       events.push('exclusive');
     });
     assert.deepEqual(events, ['run start', 'run end', 'exclusive']);
+    await loop.stop();
+  });
+
+  it('publishes beside the next model run, and merges the runs that commit while it publishes', async () => {
+    const events: string[] = [];
+    const published: { merged: RunResult; runs: string[] }[] = [];
+    let runs = 0;
+    let releasePublication = (): void => undefined;
+    const loop = new RefreshLoop({
+      run: async () => {
+        runs += 1;
+        events.push(`run ${runs}`);
+        return {
+          ...result(`r${runs}`),
+          watermarkFrom: BigInt(runs * 10),
+          watermarkTo: BigInt(runs * 10 + 10),
+          models: [{ model: 'fact_order', mode: 'incremental', rows: runs, durationMs: 1 }],
+        };
+      },
+      publish: async (merged, covered) => {
+        published.push({ merged, runs: covered.map((run) => run.runId) });
+        events.push(`publish ${covered.map((run) => run.runId).join('+')}`);
+        // The first publication is slow: runs 2 and 3 commit meanwhile and wait for the next one.
+        if (published.length === 1) await new Promise<void>((done) => (releasePublication = done));
+      },
+      drained: async () => undefined,
+      debounceMs: 1,
+    });
+    loop.request();
+    while (published.length === 0) await new Promise((done) => setTimeout(done, 1));
+    loop.request();
+    while (runs < 2) await new Promise((done) => setTimeout(done, 1));
+    loop.request();
+    while (runs < 3) await new Promise((done) => setTimeout(done, 1));
+    assert.deepEqual(events, ['run 1', 'publish r1', 'run 2', 'run 3'], 'runs 2 and 3 did not wait for it');
+    const refreshed = loop.refresh();
+    while (runs < 4) await new Promise((done) => setTimeout(done, 1));
+    releasePublication();
+    await refreshed;
+    assert.deepEqual(
+      published.map((p) => p.runs),
+      [['r1'], ['r2', 'r3', 'r4']],
+      'one publication covers every run that committed while the first was under way',
+    );
+    const merged = published[1]?.merged;
+    assert.equal(merged?.runId, 'r4');
+    assert.equal(merged?.watermarkFrom, 20n, 'from the first covered run');
+    assert.equal(merged?.watermarkTo, 50n, 'to the last');
+    assert.deepEqual(merged?.models, [
+      { model: 'fact_order', mode: 'incremental', rows: 2 + 3 + 4, durationMs: 3 },
+    ]);
+    await loop.stop();
+  });
+
+  it('merges runs: a full build anywhere makes the model full, a run from scratch makes the span from scratch', () => {
+    const run = (
+      id: string,
+      from: bigint | null,
+      mode: 'full' | 'incremental' | 'skipped',
+      rows: number,
+    ) => ({
+      ...result(id),
+      status: mode === 'skipped' ? ('skipped' as const) : ('success' as const),
+      watermarkFrom: from,
+      watermarkTo: 99n,
+      models: [{ model: 'silver_orders', mode, rows, durationMs: 2 }],
+    });
+    const merged = mergeRunResults([
+      run('a', 5n, 'skipped', 0),
+      run('b', null, 'full', 7),
+      run('c', 9n, 'incremental', 1),
+    ]);
+    assert.equal(merged.watermarkFrom, null);
+    assert.equal(merged.status, 'success');
+    assert.deepEqual(merged.models, [{ model: 'silver_orders', mode: 'full', rows: 8, durationMs: 6 }]);
+    assert.equal(mergeRunResults([run('a', 5n, 'skipped', 0)]).status, 'skipped');
+    assert.throws(() => mergeRunResults([]), /no run/);
+  });
+
+  it('reports a failed publication and lets the next run publish again', async () => {
+    const errors: unknown[] = [];
+    let attempts = 0;
+    const loop = new RefreshLoop({
+      run: async () => result('r'),
+      publish: async () => {
+        attempts += 1;
+        if (attempts === 1) throw new Error('live recompute failed');
+      },
+      drained: async () => undefined,
+      debounceMs: 1,
+      onError: (error) => errors.push(error),
+    });
+    await assert.rejects(loop.refresh(), /live recompute failed/);
+    assert.equal(errors.length, 1);
+    await loop.refresh();
+    assert.equal(attempts, 2);
+    assert.equal(loop.lastPublishError, undefined);
     await loop.stop();
   });
 });
