@@ -226,7 +226,12 @@ export class QualityRunner {
       checkedOf.set(Number(row.i), Number(row.checked));
       failedOf.set(Number(row.i), Number(row.failed));
     }
-    for (const group of groups) for (const i of group.members) (checkedOf.set(i, 0), failedOf.set(i, 0));
+    for (const group of groups) {
+      for (const i of group.members) {
+        checkedOf.set(i, 0);
+        failedOf.set(i, 0);
+      }
+    }
     for (const row of maskRows) {
       const group = groups[Number(row.g)] as MaskGroup;
       const n = Number(row.n);
