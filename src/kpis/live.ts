@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { queryRows, type Row } from '../warehouse/index.js';
+import { PreparedQueries, type Row } from '../warehouse/index.js';
 import {
   baseAnswer,
   componentsOf,
@@ -47,7 +47,8 @@ export function liveKey(id: string, window: NamedWindow, by: Dimension | null): 
  * refresh. One query per measure computes all windows and breakdowns at once.
  */
 export class LiveKpis {
-  readonly #connections: readonly DuckDBConnection[];
+  /** One per connection: the same queries run at every refresh, planned once each. */
+  readonly #connections: readonly PreparedQueries[];
   readonly #catalogue: Catalogue;
   readonly #timeZone: string;
   readonly #now: () => Date;
@@ -65,7 +66,9 @@ export class LiveKpis {
     catalogue: Catalogue,
     options: { timeZone: string; now?: () => Date; hold?: HoldLookup },
   ) {
-    this.#connections = Array.isArray(connections) ? connections : [connections as DuckDBConnection];
+    this.#connections = (Array.isArray(connections) ? connections : [connections as DuckDBConnection]).map(
+      (connection: DuckDBConnection) => new PreparedQueries(connection),
+    );
     this.#hold = options.hold ?? (() => undefined);
     this.#catalogue = catalogue;
     this.#timeZone = options.timeZone;
@@ -122,7 +125,7 @@ export class LiveKpis {
     const computed = new Map<string, LiveValue[]>();
     const computeAll = async (kpis: readonly KpiDefinition[]): Promise<void> => {
       let cursor = 0;
-      const work = async (connection: DuckDBConnection): Promise<void> => {
+      const work = async (connection: PreparedQueries): Promise<void> => {
         while (cursor < kpis.length) {
           const kpi = kpis[cursor++] as KpiDefinition;
           computed.set(
@@ -181,14 +184,14 @@ export class LiveKpis {
   }
 
   async #query(
-    connection: DuckDBConnection,
+    connection: PreparedQueries,
     sql: { sql: string; params: Readonly<Record<string, string>> },
   ): Promise<Row[]> {
-    return queryRows(connection, sql.sql, sql.params);
+    return connection.rows(sql.sql, sql.params);
   }
 
   async #additive(
-    connection: DuckDBConnection,
+    connection: PreparedQueries,
     kpi: KpiDefinition,
     windows: LiveWindows,
     now: Date,
@@ -268,7 +271,7 @@ export class LiveKpis {
   }
 
   async #snapshot(
-    connection: DuckDBConnection,
+    connection: PreparedQueries,
     kpi: KpiDefinition,
     windows: LiveWindows,
     now: Date,

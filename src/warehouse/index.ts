@@ -14,7 +14,7 @@ export { PreparePool } from './prepare-pool.js';
 export { prepareItems } from './prepare.js';
 export type { PreparedBatch } from './prepare.js';
 export type { IngestResult, QuarantinedEvent, RawItem } from './ingest.js';
-export { queryRows } from './query.js';
+export { PreparedQueries, queryRows } from './query.js';
 export type { Row } from './query.js';
 export { insertApiKey, loadApiKeys, revokeApiKey } from './api-keys.js';
 export { insertKpiComment, listKpiComments } from './comments.js';
