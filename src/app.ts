@@ -310,6 +310,16 @@ export async function openPipeline(
               timeZone,
               now: options.now,
               scorecardConnection: await warehouse.connect(),
+              scoringConnection: await warehouse.connect(),
+              uniqueKeys: new Map(
+                models.flatMap((m) =>
+                  m.materialized === 'incremental' ? [[m.name, m.uniqueKey] as const] : [],
+                ),
+              ),
+              onError: (error) => {
+                quality.lastError = error;
+                onRunError?.(error);
+              },
             },
           ),
     gate,
@@ -417,6 +427,8 @@ export async function openPipeline(
     },
     // Beside the next model run: the refresh of the next commits starts while this one is published.
     publish: publishRuns,
+    // refresh() answers once the warn rules of its run are scored too: what it reports is complete.
+    settled: async () => quality.runner?.scored(),
     drained: () => writer.drained(),
     debounceMs: options.refreshDebounceMs ?? 20,
     onError: onRunError,
@@ -516,6 +528,7 @@ export async function openPipeline(
       jobs.stop();
       await writer.drained();
       await loop.stop();
+      await quality.runner?.scored();
       await quality.runner?.scorecard.flush().catch(() => undefined);
       await openLineage?.flush();
       await sla.flush();

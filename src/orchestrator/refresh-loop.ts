@@ -25,6 +25,8 @@ export interface RefreshLoopOptions {
    * as one run (`merged`) covering all of them (`runs`).
    */
   readonly publish?: (merged: RunResult, runs: readonly RunResult[]) => Promise<void>;
+  /** Work a publication leaves running that `refresh()` and `stop()` wait for (scoring of warn rules). */
+  readonly settled?: () => Promise<void>;
   /** Waits until every batch submitted so far is committed. */
   readonly drained: () => Promise<void>;
   /** Coalesces the commits that arrive within this many ms into one run. */
@@ -96,6 +98,7 @@ export class RefreshLoop {
     this.#trigger = trigger;
     await this.#cycle();
     await this.published();
+    await this.#options.settled?.();
     if (this.lastError) throw this.lastError;
     if (this.lastPublishError) throw this.lastPublishError;
     return this.lastResult;
@@ -136,6 +139,7 @@ export class RefreshLoop {
     this.#timer = undefined;
     while (this.#running) await this.#running;
     await this.published();
+    await this.#options.settled?.();
   }
 
   /** Accepts requests again after `stop()`. */

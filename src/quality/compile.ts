@@ -74,14 +74,18 @@ export function failingPredicate(rule: QualityRule): string {
  * One SELECT returning `(rule, checked, failed)` for a row rule within a scope. For uniqueness,
  * checked counts the distinct keys in scope and failed those stored more than once in the table.
  */
-export function compileCount(rule: QualityRule, scope: Scope): string {
+export function compileCount(rule: QualityRule, scope: Scope, replacesWholeKeys = false): string {
   const id = quote(rule.id);
   if (rule.kind === 'unique') {
     const keys = rule.columns.join(', ');
+    // A model that replaces every row of a key it touches (its unique key within the rule's columns)
+    // leaves every copy of a key in scope inside the scope: the new rows alone tell, without a scan.
     const inScope =
       scope.mode === 'full'
         ? ''
-        : ` SEMI JOIN (SELECT DISTINCT ${keys} FROM ${rule.table} t WHERE ${scopeFilter(scope)}) s USING (${keys})`;
+        : replacesWholeKeys
+          ? ` WHERE ${scopeFilter(scope)}`
+          : ` SEMI JOIN (SELECT DISTINCT ${keys} FROM ${rule.table} t WHERE ${scopeFilter(scope)}) s USING (${keys})`;
     return (
       `SELECT ${id} AS rule, count(*) AS checked, count(*) FILTER (WHERE n > 1) AS failed FROM ` +
       `(SELECT ${keys}, count(*) AS n FROM ${rule.table} t${inScope} GROUP BY ${keys})`

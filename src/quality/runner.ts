@@ -1,18 +1,11 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { RunResult } from '../models/index.js';
 import { queryRows } from '../warehouse/index.js';
-import {
-  compileCount,
-  compileFailing,
-  compileVolume,
-  failingPredicate,
-  robustZ,
-  ROW_KINDS,
-  type Scope,
-} from './compile.js';
+import { compileVolume, robustZ, ROW_KINDS, type Scope } from './compile.js';
 import type { QualityAlerts, QualityEvent } from './events.js';
 import type { PublishGate } from './gate.js';
 import type { QualityRule, RuleSet } from './rules.js';
+import { rowVerdicts, type ScopedRule } from './row-verdicts.js';
 import { Scorecard } from './scorecard.js';
 
 export type RuleStatus = 'pass' | 'fail' | 'not_evaluated';
@@ -46,6 +39,15 @@ export interface QualityRunnerOptions {
   readonly fullEveryMs?: number;
   /** Where the scorecard is written (default the rules' connection): API readers flush it too. */
   readonly scorecardConnection?: DuckDBConnection;
+  /** Where the warn rules run, after the error rules (default the rules' connection). */
+  readonly scoringConnection?: DuckDBConnection;
+  /**
+   * The unique key of each model that upserts (deletes and inserts whole keys): its uniqueness
+   * rules then need to look at the new rows only.
+   */
+  readonly uniqueKeys?: ReadonlyMap<string, readonly string[]>;
+  /** A scoring of the warn rules failed (nothing waits for it to report otherwise). */
+  readonly onError?: (error: unknown) => void;
 }
 
 /**
@@ -70,6 +72,13 @@ export class QualityRunner {
   #volumeHour: number | null = null;
   #lastFullAt: number | null = null;
   #fullRequested = false;
+  readonly #scoringConnection: DuckDBConnection;
+  readonly #onError: (error: unknown) => void;
+  readonly #uniqueKeys: ReadonlyMap<string, readonly string[]>;
+  /** Warn rules waiting for the scoring under way, by rule id. */
+  readonly #unscored = new Map<string, ScopedRule>();
+  #flushDue = false;
+  #scoring: Promise<void> | undefined;
 
   constructor(
     connection: DuckDBConnection,
@@ -86,6 +95,9 @@ export class QualityRunner {
     this.#sampleSize = options.sampleSize ?? 10;
     this.#fullEveryMs = options.fullEveryMs ?? 86_400_000;
     this.scorecard = new Scorecard(options.scorecardConnection ?? connection, options.timeZone);
+    this.#scoringConnection = options.scoringConnection ?? connection;
+    this.#onError = options.onError ?? (() => undefined);
+    this.#uniqueKeys = options.uniqueKeys ?? new Map();
   }
 
   get rules(): readonly QualityRule[] {
@@ -161,106 +173,85 @@ export class QualityRunner {
       return scope ? [{ rule, scope }] : [];
     });
     const gating = [
-      ...(await this.#rowVerdicts(
+      ...(await rowVerdicts(
+        this.#connection,
+        this.#rules,
         rowRules.filter((item) => item.rule.severity === 'error'),
         now,
+        this.#sampleSize,
+        this.#uniqueKeys,
       )),
       ...(await this.#freshnessVerdicts(now, seenTo)),
       ...(await this.#volumeVerdicts(now)),
     ];
     const events = this.#judge(gating, now);
     gateDecided?.();
-    const scoring = await this.#rowVerdicts(
-      rowRules.filter((item) => item.rule.severity !== 'error'),
-      now,
-    );
-    events.push(...this.#judge(scoring, now));
     await this.#alerts.raise(events);
-    if (mode === 'full' || events.length > 0) await this.scorecard.flush();
-    else await this.scorecard.flushIfDue(now);
-    const verdicts = [...gating, ...scoring];
+    const scoring = rowRules.filter((item) => item.rule.severity !== 'error');
+    this.#score(scoring, mode === 'full' || events.length > 0);
+    // A full pass (on demand, daily) reports every rule; after a refresh the warn rules trail it.
+    if (mode === 'full') await this.scored();
+    const evaluated =
+      mode === 'full'
+        ? [...gating.map((v) => v.rule), ...scoring.map((item) => item.rule)]
+        : gating.map((v) => v.rule);
     return {
       mode,
-      evaluated: verdicts.length,
-      failed: verdicts.filter((v) => v.status === 'fail').map((v) => v.rule.id),
+      evaluated: evaluated.length,
+      failed: evaluated.filter((rule) => this.#states.get(rule.id)?.status === 'fail').map((rule) => rule.id),
       durationMs: performance.now() - started,
     };
   }
 
   /**
-   * All row rules in two statements: the uniqueness counts, and the other rules as one bit mask per
-   * row (bit i: the row fails rule i), counted by mask. One aggregate per table instead of one per
-   * rule: DuckDB's cost on a refresh's few rows is per aggregate, and this pass gates the KPIs.
+   * Scores the warn rules on their own connection, off the path of the KPIs: nothing waits for
+   * them but `scored()`. Passes that end while a scoring runs are scored together next, each rule
+   * over the union of their rows (its lowest watermark, or its whole table).
    */
-  async #rowVerdicts(items: readonly { rule: QualityRule; scope: Scope }[], now: Date): Promise<RuleState[]> {
-    if (items.length === 0) return [];
-    const checkedOf = new Map<number, number>();
-    const failedOf = new Map<number, number>();
-    const unique = items.flatMap((item, i) =>
-      item.rule.kind === 'unique'
-        ? [`SELECT ${i} AS i, checked, failed FROM (${compileCount(item.rule, item.scope)})`]
-        : [],
-    );
-    const groups = maskGroups(items);
-    const masked = groups.map(
-      (group, g) =>
-        `SELECT ${g} AS g, (${group.members
-          .map(
-            (i, bit) =>
-              `CASE WHEN ${failingPredicate((items[i] as { rule: QualityRule }).rule)} THEN ${2n ** BigInt(bit)} ELSE 0 END`,
-          )
-          .join(' + ')})::BIGINT AS mask FROM ${group.table} t WHERE ${
-          group.scope.mode === 'full' ? 'TRUE' : `t._updated_seq > ${group.scope.lo.toString()}`
-        }`,
-    );
-    const uniqueRows =
-      unique.length > 0 ? await queryRows(this.#connection, unique.join('\nUNION ALL\n')) : [];
-    const maskRows =
-      masked.length > 0
-        ? await queryRows(
-            this.#connection,
-            `SELECT g, mask::VARCHAR AS mask, count(*) AS n FROM (${masked.join('\nUNION ALL\n')}) GROUP BY g, mask`,
-          )
-        : [];
-    for (const row of uniqueRows) {
-      checkedOf.set(Number(row.i), Number(row.checked));
-      failedOf.set(Number(row.i), Number(row.failed));
-    }
-    for (const group of groups) {
-      for (const i of group.members) {
-        checkedOf.set(i, 0);
-        failedOf.set(i, 0);
-      }
-    }
-    for (const row of maskRows) {
-      const group = groups[Number(row.g)] as MaskGroup;
-      const n = Number(row.n);
-      const mask = BigInt(String(row.mask));
-      group.members.forEach((i, bit) => {
-        checkedOf.set(i, (checkedOf.get(i) ?? 0) + n);
-        if ((mask >> BigInt(bit)) & 1n) failedOf.set(i, (failedOf.get(i) ?? 0) + n);
+  #score(items: readonly ScopedRule[], flush: boolean): void {
+    for (const item of items) {
+      const before = this.#unscored.get(item.rule.id)?.scope;
+      this.#unscored.set(item.rule.id, {
+        rule: item.rule,
+        scope: before ? widerScope(before, item.scope) : item.scope,
       });
     }
-    const verdicts: RuleState[] = [];
-    for (const [i, { rule, scope }] of items.entries()) {
-      const checked = checkedOf.get(i) ?? 0;
-      const failed = failedOf.get(i) ?? 0;
-      let sample: Record<string, unknown>[] = [];
-      if (failed > 0) {
-        const table = this.#rules.tables.get(rule.table);
-        if (table)
-          sample = await queryRows(this.#connection, compileFailing(rule, table, scope, this.#sampleSize));
+    if (flush) this.#flushDue = true;
+    this.#scoring ??= (async () => {
+      while (this.#unscored.size > 0 || this.#flushDue) {
+        const batch = [...this.#unscored.values()];
+        this.#unscored.clear();
+        const flushNow = this.#flushDue;
+        this.#flushDue = false;
+        try {
+          const now = this.#now();
+          const events = this.#judge(
+            await rowVerdicts(
+              this.#scoringConnection,
+              this.#rules,
+              batch,
+              now,
+              this.#sampleSize,
+              this.#uniqueKeys,
+            ),
+            now,
+          );
+          await this.#alerts.raise(events);
+          // A warn rule's alert does not force a write: readers of the scorecard flush it first.
+          if (flushNow) await this.scorecard.flush();
+          else await this.scorecard.flushIfDue(now);
+        } catch (error) {
+          this.#onError(error);
+        }
       }
-      verdicts.push({
-        rule,
-        status: failed > 0 ? 'fail' : 'pass',
-        checked,
-        failed,
-        sample,
-        at: now.toISOString(),
-      });
-    }
-    return verdicts;
+    })().finally(() => {
+      this.#scoring = undefined;
+    });
+  }
+
+  /** Resolves once the warn rules of every pass so far are scored and the scorecard written. */
+  async scored(): Promise<void> {
+    while (this.#scoring) await this.#scoring;
   }
 
   async #freshnessVerdicts(now: Date, seenTo: bigint | undefined): Promise<RuleState[]> {
@@ -409,27 +400,9 @@ export class QualityRunner {
   }
 }
 
-interface MaskGroup {
-  readonly table: string;
-  readonly scope: Scope;
-  /** Indexes into the pass's rules; a member's position is its bit in the mask. */
-  readonly members: number[];
-}
-
-/** The row rules (but uniqueness) by table and scope, at most 62 to a group: a mask is a BIGINT. */
-function maskGroups(items: readonly { rule: QualityRule; scope: Scope }[]): MaskGroup[] {
-  const groups: MaskGroup[] = [];
-  const open = new Map<string, MaskGroup>();
-  items.forEach((item, i) => {
-    if (item.rule.kind === 'unique') return;
-    const key = `${item.rule.table}|${item.scope.mode === 'full' ? 'full' : item.scope.lo.toString()}`;
-    let group = open.get(key);
-    if (!group || group.members.length === 62) {
-      group = { table: item.rule.table, scope: item.scope, members: [] };
-      open.set(key, group);
-      groups.push(group);
-    }
-    group.members.push(i);
-  });
-  return groups;
+/** The rows of both scopes: the whole table if either is, else from the lower watermark. */
+function widerScope(a: Scope, b: Scope): Scope {
+  if (a.mode === 'full') return a;
+  if (b.mode === 'full') return b;
+  return a.lo <= b.lo ? a : b;
 }

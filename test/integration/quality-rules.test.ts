@@ -269,3 +269,39 @@ describe('volume anomaly: robust z-score against the same hour of the previous w
     assert.equal(state.status, 'not_evaluated');
   });
 });
+
+describe('uniqueness on the new rows of a model that replaces whole keys', () => {
+  let pulse: TestPulse;
+  before(async () => {
+    pulse = await startTestPulse();
+  });
+  after(async () => pulse?.dispose());
+
+  const post = async (events: unknown[]) => {
+    const posted = await pulse.post(JSON.stringify(events), 'application/cloudevents-batch+json');
+    assert.equal(posted.status, 200, JSON.stringify(posted.body));
+    await pulse.refresh();
+  };
+  const current = async (id: string): Promise<Current> => {
+    const body = (await (await pulse.fetch(`${pulse.url}/v1/quality?rule=${id}`)).json()) as {
+      current: Current[];
+    };
+    const state = body.current.find((c) => c.rule === id);
+    assert.ok(state, `rule ${id} is reported`);
+    return state;
+  };
+
+  it('finds a key a later batch stores twice, counting only the keys of that batch', async () => {
+    // The first pass after start is full: two clean orders.
+    await post([product('SKU-1'), order('U-1'), order('U-2')]);
+    assert.equal((await current('fact_order.order_id.line_no.unique')).status, 'pass');
+    // Incremental: fact_order replaces every line of an order it touches, so both copies of U-3's
+    // line 1 (two events, one order) are among the new rows; U-1 and U-2 are not looked at.
+    await post([order('U-3', { id: 'evt-u3-a' }), order('U-3', { id: 'evt-u3-b' })]);
+    const state = await current('fact_order.order_id.line_no.unique');
+    assert.equal(state.status, 'fail');
+    assert.equal(state.checked, 1, 'one distinct key in scope: (U-3, 1)');
+    assert.equal(state.failed, 1);
+    assert.deepEqual(state.failing_sample, [{ order_id: 'U-3', line_no: 1 }]);
+  });
+});
