@@ -340,13 +340,10 @@ export async function openPipeline(
   const freshness = new FreshnessTracker((seconds) => metrics.ingestToVisibleSeconds.observe(seconds));
   // A run's span stays open until its publication: what a trace shows is commit to visible.
   const openRuns = new Map<string, { span: Span; causes: RunCauses; started: number }>();
-  const publishRuns = async (result: RunResult, runs: readonly RunResult[]): Promise<void> => {
-    const opened = runs.flatMap((run) => {
-      const entry = openRuns.get(run.runId);
-      openRuns.delete(run.runId);
-      return entry ? [{ run, ...entry }] : [];
-    });
-    const span = opened.at(-1)?.span ?? NOOP_SPAN;
+  const publishRun = async (result: RunResult): Promise<void> => {
+    const opened = openRuns.get(result.runId);
+    openRuns.delete(result.runId);
+    const span = opened?.span ?? NOOP_SPAN;
     try {
       const heldBefore = [...gate.holds.keys()].join();
       let gateDecided = (): void => undefined;
@@ -389,20 +386,21 @@ export async function openPipeline(
       }
       freshness.visible(result.watermarkTo);
       publisher?.request();
-      for (const { run, span: runSpan, causes, started } of opened) {
-        runSpan
+      if (opened) {
+        const { causes, started } = opened;
+        span
           .setAttributes({
-            'pulse.run.id': run.runId,
-            'pulse.run.status': run.status,
-            'pulse.run.rows': run.models.reduce((n, m) => n + m.rows, 0),
+            'pulse.run.id': result.runId,
+            'pulse.run.status': result.status,
+            'pulse.run.rows': result.models.reduce((n, m) => n + m.rows, 0),
             'pulse.run.commits': causes.causes.length,
             'pulse.run.correlation_ids': causes.correlationIdCount,
           })
           .end();
-        logRun(log, run, causes, performance.now() - started);
+        logRun(log, result, causes, performance.now() - started);
       }
     } catch (error) {
-      for (const { span: runSpan } of opened) telemetry.fail(runSpan, error);
+      telemetry.fail(span, error);
       throw error;
     }
   };
@@ -426,7 +424,7 @@ export async function openPipeline(
       }
     },
     // Beside the next model run: the refresh of the next commits starts while this one is published.
-    publish: publishRuns,
+    publish: publishRun,
     // refresh() answers once the warn rules of its run are scored too: what it reports is complete.
     settled: async () => quality.runner?.scored(),
     drained: () => writer.drained(),

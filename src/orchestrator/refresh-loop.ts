@@ -1,5 +1,5 @@
 import type { SpanContext } from '@opentelemetry/api';
-import { mergeRunResults, type RunResult } from '../models/index.js';
+import type { RunResult } from '../models/index.js';
 
 /** Why a run happens: a commit, with the correlation ids of its requests and its span. */
 export interface RefreshCause {
@@ -13,6 +13,13 @@ export interface RunCauses {
   readonly correlationIdCount: number;
 }
 
+/** A committed run waiting for its publication, and who to tell when it is visible. */
+interface Unpublished {
+  readonly result: RunResult;
+  readonly requestedAt: number | undefined;
+  readonly done: () => void;
+}
+
 /** Causes kept per run: a run triggered by a flood of commits logs the first ones and a count. */
 const MAX_CAUSES = 256;
 
@@ -20,11 +27,11 @@ export interface RefreshLoopOptions {
   /** Runs the models once (incrementally), recording what triggered the run. */
   readonly run: (trigger: string, causes: RunCauses) => Promise<RunResult>;
   /**
-   * Makes committed runs visible (quality gate, live values). It runs beside the next model run,
-   * one publication at a time: runs that commit while one is under way are published together,
-   * as one run (`merged`) covering all of them (`runs`).
+   * Makes a committed run visible (quality gate, live values). It runs beside the next model run,
+   * one publication at a time; a model run waits while another committed run waits to be published,
+   * so the model runs stay at most one ahead of what is visible.
    */
-  readonly publish?: (merged: RunResult, runs: readonly RunResult[]) => Promise<void>;
+  readonly publish?: (result: RunResult) => Promise<void>;
   /** Work a publication leaves running that `refresh()` and `stop()` wait for (scoring of warn rules). */
   readonly settled?: () => Promise<void>;
   /** Waits until every batch submitted so far is committed. */
@@ -58,9 +65,12 @@ export class RefreshLoop {
   #trigger = 'refresh';
   #causes: RefreshCause[] = [];
   #correlationIdCount = 0;
-  /** Committed runs waiting for the publication in progress to end. */
-  #unpublished: { result: RunResult; requestedAt: number | undefined; done: () => void }[] = [];
+  /** The committed run waiting for the publication in progress to end (one at most). */
+  #unpublished: Unpublished[] = [];
   #publishing: Promise<void> | undefined;
+  /** Resolves when the publisher takes the run waiting now (it does when the current publication ends). */
+  #taken: Promise<void> = Promise.resolve();
+  #take: () => void = () => undefined;
   lastResult: RunResult | undefined;
   lastError: unknown;
   /** The latest publication that failed, until one succeeds. */
@@ -151,6 +161,9 @@ export class RefreshLoop {
     if (this.#running) return this.#running;
     const running = (async () => {
       while (this.#pending && !this.#stopped) {
+        // One run ahead of the publications at most: under overload the runs then grow larger
+        // instead of more frequent, and their fixed cost stops eating the CPU that ingest needs.
+        while (this.#unpublished.length > 0) await this.#taken;
         this.#pending = false;
         const requestedAt = this.#requestedAt;
         this.#requestedAt = undefined;
@@ -177,23 +190,24 @@ export class RefreshLoop {
     return this.#running;
   }
 
-  /** Queues a committed run for publication; resolves once a publication covering it has ended. */
+  /** Queues a committed run for publication; resolves once its publication has ended. */
   #publish(result: RunResult, requestedAt: number | undefined): Promise<void> {
+    if (this.#unpublished.length === 0) this.#taken = new Promise((taken) => (this.#take = taken));
     const published = new Promise<void>((done) => this.#unpublished.push({ result, requestedAt, done }));
     this.#publishing ??= (async () => {
       while (this.#unpublished.length > 0) {
-        const batch = this.#unpublished.splice(0);
-        const runs = batch.map((item) => item.result);
+        const item = this.#unpublished.shift() as Unpublished;
+        this.#take();
         try {
-          await this.#options.publish?.(mergeRunResults(runs), runs);
+          await this.#options.publish?.(item.result);
           this.lastPublishError = undefined;
-          for (const item of batch) this.#checkSla(item.result, item.requestedAt);
+          this.#checkSla(item.result, item.requestedAt);
         } catch (error) {
           // The models are committed: the next run publishes them again (a full recompute when stale).
           this.lastPublishError = error;
           this.#options.onError?.(error);
         }
-        for (const item of batch) item.done();
+        item.done();
       }
     })().finally(() => {
       this.#publishing = undefined;

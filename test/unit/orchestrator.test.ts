@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { mergeRunResults, type RunResult } from '../../src/models/index.js';
+import type { RunResult } from '../../src/models/index.js';
 import { RefreshLoop } from '../../src/orchestrator/index.js';
 
 const result = (runId: string): RunResult => ({
@@ -96,80 +96,57 @@ describe('RefreshLoop', () => {
     await loop.stop();
   });
 
-  it('publishes beside the next model run, and merges the runs that commit while it publishes', async () => {
+  it('publishes beside the next model run, and keeps the model runs at most one ahead', async () => {
     const events: string[] = [];
-    const published: { merged: RunResult; runs: string[] }[] = [];
     let runs = 0;
     let releasePublication = (): void => undefined;
+    let publications = 0;
     const loop = new RefreshLoop({
       run: async () => {
         runs += 1;
         events.push(`run ${runs}`);
-        return {
-          ...result(`r${runs}`),
-          watermarkFrom: BigInt(runs * 10),
-          watermarkTo: BigInt(runs * 10 + 10),
-          models: [{ model: 'fact_order', mode: 'incremental', rows: runs, durationMs: 1 }],
-        };
+        return result(`r${runs}`);
       },
-      publish: async (merged, covered) => {
-        published.push({ merged, runs: covered.map((run) => run.runId) });
-        events.push(`publish ${covered.map((run) => run.runId).join('+')}`);
-        // The first publication is slow: runs 2 and 3 commit meanwhile and wait for the next one.
-        if (published.length === 1) await new Promise<void>((done) => (releasePublication = done));
+      publish: async (run) => {
+        publications += 1;
+        events.push(`publish ${run.runId}`);
+        // The first publication is slow: run 2 goes on beside it, run 3 waits for it.
+        if (publications === 1) await new Promise<void>((done) => (releasePublication = done));
+        else await new Promise((done) => setTimeout(done, 5));
+        events.push(`published ${run.runId}`);
       },
       drained: async () => undefined,
       debounceMs: 1,
     });
+    const settle = () => new Promise((done) => setTimeout(done, 20));
     loop.request();
-    while (published.length === 0) await new Promise((done) => setTimeout(done, 1));
+    await settle();
     loop.request();
-    while (runs < 2) await new Promise((done) => setTimeout(done, 1));
+    await settle();
     loop.request();
-    while (runs < 3) await new Promise((done) => setTimeout(done, 1));
-    assert.deepEqual(events, ['run 1', 'publish r1', 'run 2', 'run 3'], 'runs 2 and 3 did not wait for it');
-    const refreshed = loop.refresh();
-    while (runs < 4) await new Promise((done) => setTimeout(done, 1));
-    releasePublication();
-    await refreshed;
+    await settle();
     assert.deepEqual(
-      published.map((p) => p.runs),
-      [['r1'], ['r2', 'r3', 'r4']],
-      'one publication covers every run that committed while the first was under way',
+      events,
+      ['run 1', 'publish r1', 'run 2'],
+      'run 2 ran beside the publication, run 3 waits',
     );
-    const merged = published[1]?.merged;
-    assert.equal(merged?.runId, 'r4');
-    assert.equal(merged?.watermarkFrom, 20n, 'from the first covered run');
-    assert.equal(merged?.watermarkTo, 50n, 'to the last');
-    assert.deepEqual(merged?.models, [
-      { model: 'fact_order', mode: 'incremental', rows: 2 + 3 + 4, durationMs: 3 },
-    ]);
+    releasePublication();
+    await loop.refresh();
+    const at = (event: string) => events.indexOf(event);
+    assert.ok(at('run 3') > at('published r1'), 'run 3 started once publication 1 had ended');
+    assert.deepEqual(
+      events.filter((e) => e.startsWith('published')),
+      ['published r1', 'published r2', 'published r3', 'published r4'],
+      'every run is published once, in order',
+    );
+    // Never more than one committed run waiting behind the publication under way.
+    let ahead = 0;
+    for (const event of events) {
+      if (event.startsWith('run ')) ahead += 1;
+      if (event.startsWith('published')) ahead -= 1;
+      assert.ok(ahead <= 2, `${ahead} runs unpublished at "${event}"`);
+    }
     await loop.stop();
-  });
-
-  it('merges runs: a full build anywhere makes the model full, a run from scratch makes the span from scratch', () => {
-    const run = (
-      id: string,
-      from: bigint | null,
-      mode: 'full' | 'incremental' | 'skipped',
-      rows: number,
-    ) => ({
-      ...result(id),
-      status: mode === 'skipped' ? ('skipped' as const) : ('success' as const),
-      watermarkFrom: from,
-      watermarkTo: 99n,
-      models: [{ model: 'silver_orders', mode, rows, durationMs: 2 }],
-    });
-    const merged = mergeRunResults([
-      run('a', 5n, 'skipped', 0),
-      run('b', null, 'full', 7),
-      run('c', 9n, 'incremental', 1),
-    ]);
-    assert.equal(merged.watermarkFrom, null);
-    assert.equal(merged.status, 'success');
-    assert.deepEqual(merged.models, [{ model: 'silver_orders', mode: 'full', rows: 8, durationMs: 6 }]);
-    assert.equal(mergeRunResults([run('a', 5n, 'skipped', 0)]).status, 'skipped');
-    assert.throws(() => mergeRunResults([]), /no run/);
   });
 
   it('reports a failed publication and lets the next run publish again', async () => {
