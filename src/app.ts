@@ -1,5 +1,5 @@
-import type { Span } from '@opentelemetry/api';
 import { readFileSync } from 'node:fs';
+import { RunPublication, type PipelineLog } from './app-publication.js';
 import type { FastifyInstance } from 'fastify';
 import {
   DEFAULT_ALERTS,
@@ -27,7 +27,6 @@ import {
   RunHistory,
   SlaMonitor,
   type CadenceJob,
-  type RunCauses,
 } from './orchestrator/index.js';
 import {
   ensureQualityTables,
@@ -150,14 +149,7 @@ export interface QualityStage {
   lastError: unknown;
 }
 
-/** What the pipeline logs outside a request (model runs). */
-export interface PipelineLog {
-  info(fields: Record<string, unknown>, message: string): void;
-  debug(fields: Record<string, unknown>, message: string): void;
-}
-
-/** Correlation ids a run's log line lists in full; past this, the first ones and the count. */
-const LOGGED_CORRELATION_IDS = 20;
+export type { PipelineLog } from './app-publication.js';
 
 /** A running Pulse: one process, one DuckDB file, ingest + refresh loop + API. */
 export interface RunningPulse {
@@ -338,72 +330,18 @@ export async function openPipeline(
     ? new MartsPublisher(await warehouse.connect(), models, live, { ...options.marts, timeZone })
     : undefined;
   const freshness = new FreshnessTracker((seconds) => metrics.ingestToVisibleSeconds.observe(seconds));
-  // A run's span stays open until its publication: what a trace shows is commit to visible.
-  const openRuns = new Map<string, { span: Span; causes: RunCauses; started: number }>();
-  const publishRun = async (result: RunResult): Promise<void> => {
-    const opened = openRuns.get(result.runId);
-    openRuns.delete(result.runId);
-    const span = opened?.span ?? NOOP_SPAN;
-    try {
-      const heldBefore = [...gate.holds.keys()].join();
-      let gateDecided = (): void => undefined;
-      const decided = new Promise<void>((resolve) => (gateDecided = resolve));
-      const qualityPass = quality.runner
-        ? quality.runner.afterRun(result, gateDecided).then(
-            (pass) => {
-              quality.lastPass = pass;
-              quality.lastError = undefined;
-              metrics.qualityPassSeconds.observe({ mode: pass.mode }, pass.durationMs / 1000);
-            },
-            (error: unknown) => {
-              // A broken rule must not stop the KPIs: the gate keeps its last state, the error is reported.
-              quality.lastError = error;
-              onRunError?.(error);
-            },
-          )
-        : undefined;
-      const stale = !live.computedAt || Date.now() - live.computedAt.getTime() >= LIVE_MAX_AGE_MS;
-      // The live values are computed while the rules run, and swapped in once the gate has decided.
-      const publishLive = async (gateDecided?: Promise<unknown>): Promise<void> => {
-        const publish = telemetry.startSpan('pulse.publish', { parent: span.spanContext() });
-        snapshot.invalidate();
-        const liveStarted = performance.now();
-        const written = new Set(
-          result.models.filter((m) => m.rows > 0 || m.mode === 'full').map((m) => m.model),
-        );
-        await live.recompute(stale ? undefined : written, LIVE_MAX_AGE_MS, gateDecided);
-        metrics.liveRecomputeSeconds.observe((performance.now() - liveStarted) / 1000);
-        publish.setAttribute('pulse.live.models_written', written.size).end();
-      };
-      const published = result.status === 'success' || stale;
-      // The swap waits for the error rules only (or for a pass that failed before they were judged).
-      const gateSettled = qualityPass && Promise.race([decided, qualityPass]);
-      await Promise.all([qualityPass, published ? publishLive(gateSettled) : undefined]);
-      // A hold taken or released on a refresh that wrote nothing still changes what is served.
-      if (!published && heldBefore !== [...gate.holds.keys()].join()) {
-        snapshot.invalidate();
-        await live.recompute(new Set(), LIVE_MAX_AGE_MS);
-      }
-      freshness.visible(result.watermarkTo);
-      publisher?.request();
-      if (opened) {
-        const { causes, started } = opened;
-        span
-          .setAttributes({
-            'pulse.run.id': result.runId,
-            'pulse.run.status': result.status,
-            'pulse.run.rows': result.models.reduce((n, m) => n + m.rows, 0),
-            'pulse.run.commits': causes.causes.length,
-            'pulse.run.correlation_ids': causes.correlationIdCount,
-          })
-          .end();
-        logRun(log, result, causes, performance.now() - started);
-      }
-    } catch (error) {
-      telemetry.fail(span, error);
-      throw error;
-    }
-  };
+  const publication = new RunPublication({
+    quality,
+    live,
+    snapshot,
+    metrics,
+    telemetry,
+    freshness,
+    publisher,
+    log,
+    onError: onRunError,
+    liveMaxAgeMs: LIVE_MAX_AGE_MS,
+  });
   const loop = new RefreshLoop({
     run: async (trigger, causes) => {
       // Timer runs (no commit behind them) are not traced: they would be a root span every 5 s.
@@ -416,7 +354,7 @@ export async function openPipeline(
         const started = performance.now();
         const result = await runner.run({ trigger });
         metrics.modelRunSeconds.observe({ status: result.status }, (performance.now() - started) / 1000);
-        openRuns.set(result.runId, { span, causes, started });
+        publication.opened(result, span, causes, started);
         return result;
       } catch (error) {
         telemetry.fail(span, error);
@@ -424,7 +362,7 @@ export async function openPipeline(
       }
     },
     // Beside the next model run: the refresh of the next commits starts while this one is published.
-    publish: publishRun,
+    publish: (result) => publication.publish(result),
     // refresh() answers once the warn rules of its run are scored too: what it reports is complete.
     settled: async () => quality.runner?.scored(),
     drained: () => writer.drained(),
@@ -718,25 +656,4 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
       await pipeline.close();
     },
   };
-}
-
-/** One line per run a commit triggered, naming the requests behind it (the first few, and the count). */
-function logRun(
-  log: PipelineLog | undefined,
-  result: RunResult,
-  causes: RunCauses,
-  durationMs: number,
-): void {
-  if (!log) return;
-  const ids = causes.causes.flatMap((cause) => cause.correlationIds);
-  const fields = {
-    run_id: result.runId,
-    status: result.status,
-    rows: result.models.reduce((n, m) => n + m.rows, 0),
-    duration_ms: Math.round(durationMs),
-    correlation_ids: ids.slice(0, LOGGED_CORRELATION_IDS),
-    correlation_id_count: causes.correlationIdCount,
-  };
-  if (causes.correlationIdCount > 0) log.info(fields, 'model run');
-  else log.debug(fields, 'model run');
 }
