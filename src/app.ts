@@ -464,7 +464,6 @@ export async function openPipeline(
       jobs.stop();
       await writer.drained();
       await loop.stop();
-      await quality.runner?.scored();
       await quality.runner?.scorecard.flush().catch(() => undefined);
       await openLineage?.flush();
       await sla.flush();

@@ -61,8 +61,11 @@ GROUP BY ${grouping.groupBy}`,
   };
 }
 
-/** One row per dim and key, the windows side by side, from the long rows of `compileLiveMeasure`. */
-export function widenLiveRows(rows: readonly Row[]): Row[] {
+/**
+ * One row per dim and key, the windows side by side, from the long rows of `compileLiveMeasure`;
+ * keyed `dim|key` (a NULL key as U+0000).
+ */
+export function widenLiveRows(rows: readonly Row[]): Map<string, Row> {
   const wide = new Map<string, Row>();
   for (const { win, dim, key, ...values } of rows) {
     const id = `${String(dim)}|${key === null ? '\u0000' : String(key)}`;
@@ -70,7 +73,7 @@ export function widenLiveRows(rows: readonly Row[]): Row[] {
     for (const [name, value] of Object.entries(values)) row[`${name}_${String(win)}`] = value;
     wide.set(id, row);
   }
-  return [...wide.values()];
+  return wide;
 }
 
 /** Inventory Risk at one instant, the total and each breakdown at once. */

@@ -213,9 +213,8 @@ export class LiveKpis {
         connection,
         compileLiveMeasure(kpi, measure, windows, dims, sql ?? measure.sql),
       );
-      for (const row of widenLiveRows(long)) {
+      for (const [key, row] of widenLiveRows(long)) {
         if (only && row.dim !== only) continue;
-        const key = `${String(row.dim)}|${row.key === null ? '\u0000' : String(row.key)}`;
         rows.set(key, { ...rows.get(key), [side]: row });
       }
     };

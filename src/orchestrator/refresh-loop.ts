@@ -13,11 +13,10 @@ export interface RunCauses {
   readonly correlationIdCount: number;
 }
 
-/** A committed run waiting for its publication, and who to tell when it is visible. */
+/** A committed run waiting for its publication. */
 interface Unpublished {
   readonly result: RunResult;
   readonly requestedAt: number | undefined;
-  readonly done: () => void;
 }
 
 /** Causes kept per run: a run triggered by a flood of commits logs the first ones and a count. */
@@ -65,8 +64,8 @@ export class RefreshLoop {
   #trigger = 'refresh';
   #causes: RefreshCause[] = [];
   #correlationIdCount = 0;
-  /** The committed run waiting for the publication in progress to end (one at most). */
-  #unpublished: Unpublished[] = [];
+  /** The committed run waiting for the publication in progress to end: model runs stay one ahead. */
+  #unpublished: Unpublished | undefined;
   #publishing: Promise<void> | undefined;
   /** Resolves when the publisher takes the run waiting now (it does when the current publication ends). */
   #taken: Promise<void> = Promise.resolve();
@@ -163,7 +162,7 @@ export class RefreshLoop {
       while (this.#pending && !this.#stopped) {
         // One run ahead of the publications at most: under overload the runs then grow larger
         // instead of more frequent, and their fixed cost stops eating the CPU that ingest needs.
-        while (this.#unpublished.length > 0) await this.#taken;
+        while (this.#unpublished) await this.#taken;
         this.#pending = false;
         const requestedAt = this.#requestedAt;
         this.#requestedAt = undefined;
@@ -176,7 +175,7 @@ export class RefreshLoop {
           this.lastResult = await this.#runWithRetries(trigger, causes);
           this.lastError = undefined;
           this.#options.onRun?.(this.lastResult);
-          if (this.#options.publish) void this.#publish(this.lastResult, requestedAt);
+          if (this.#options.publish) this.#publish(this.lastResult, requestedAt);
           else this.#checkSla(this.lastResult, requestedAt);
         } catch (error) {
           this.lastError = error;
@@ -190,13 +189,13 @@ export class RefreshLoop {
     return this.#running;
   }
 
-  /** Queues a committed run for publication; resolves once its publication has ended. */
-  #publish(result: RunResult, requestedAt: number | undefined): Promise<void> {
-    if (this.#unpublished.length === 0) this.#taken = new Promise((taken) => (this.#take = taken));
-    const published = new Promise<void>((done) => this.#unpublished.push({ result, requestedAt, done }));
+  /** Hands a committed run to the publisher: now, or when the publication in progress ends. */
+  #publish(result: RunResult, requestedAt: number | undefined): void {
+    this.#taken = new Promise((taken) => (this.#take = taken));
+    this.#unpublished = { result, requestedAt };
     this.#publishing ??= (async () => {
-      while (this.#unpublished.length > 0) {
-        const item = this.#unpublished.shift() as Unpublished;
+      for (let item = this.#unpublished; item; item = this.#unpublished) {
+        this.#unpublished = undefined;
         this.#take();
         try {
           await this.#options.publish?.(item.result);
@@ -207,12 +206,10 @@ export class RefreshLoop {
           this.lastPublishError = error;
           this.#options.onError?.(error);
         }
-        item.done();
       }
     })().finally(() => {
       this.#publishing = undefined;
     });
-    return published;
   }
 
   #checkSla(result: RunResult, requestedAt: number | undefined): void {

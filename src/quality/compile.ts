@@ -24,7 +24,8 @@ function quote(text: string): string {
   return `'${text.replaceAll("'", "''")}'`;
 }
 
-function scopeFilter(scope: Scope): string {
+/** The rows of a scope, over the table aliased `t`. */
+export function scopeFilter(scope: Scope): string {
   return scope.mode === 'full' ? 'TRUE' : `t._updated_seq > ${scope.lo.toString()}`;
 }
 

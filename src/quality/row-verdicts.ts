@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { queryRows } from '../warehouse/index.js';
-import { compileCount, compileFailing, failingPredicate, type Scope } from './compile.js';
+import { compileCount, compileFailing, failingPredicate, scopeFilter, type Scope } from './compile.js';
 import type { RuleState } from './runner.js';
 import type { QualityRule, RuleSet } from './rules.js';
 
@@ -41,9 +41,7 @@ export async function rowVerdicts(
           (i, bit) =>
             `CASE WHEN ${failingPredicate((items[i] as { rule: QualityRule }).rule)} THEN ${2n ** BigInt(bit)} ELSE 0 END`,
         )
-        .join(' + ')})::BIGINT AS mask FROM ${group.table} t WHERE ${
-        group.scope.mode === 'full' ? 'TRUE' : `t._updated_seq > ${group.scope.lo.toString()}`
-      }`,
+        .join(' + ')})::BIGINT AS mask FROM ${group.table} t WHERE ${scopeFilter(group.scope)}`,
   );
   const uniqueRows = unique.length > 0 ? await queryRows(connection, unique.join('\nUNION ALL\n')) : [];
   const maskRows =
@@ -56,12 +54,6 @@ export async function rowVerdicts(
   for (const row of uniqueRows) {
     checkedOf.set(Number(row.i), Number(row.checked));
     failedOf.set(Number(row.i), Number(row.failed));
-  }
-  for (const group of groups) {
-    for (const i of group.members) {
-      checkedOf.set(i, 0);
-      failedOf.set(i, 0);
-    }
   }
   for (const row of maskRows) {
     const group = groups[Number(row.g)] as MaskGroup;
