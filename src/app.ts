@@ -92,6 +92,8 @@ export interface PulseOptions {
   readonly refreshDebounceMs?: number;
   readonly memoryLimit?: string;
   readonly threads?: number;
+  /** WAL size at which DuckDB checkpoints. */
+  readonly checkpointThreshold?: string;
   readonly logLevel?: string;
   /** Worker threads that parse, validate and tokenise HTTP bodies (0: in the main thread). */
   readonly ingestWorkers?: number;
@@ -236,6 +238,7 @@ export async function openPipeline(
     path: options.dbPath,
     memoryLimit: options.memoryLimit,
     threads: options.threads,
+    checkpointThreshold: options.checkpointThreshold,
   });
   const writer = await BronzeWriter.open(warehouse.writer, { maxQueuedEvents: options.maxQueuedEvents });
   const runner = new ModelRunner(warehouse.modeller, models);

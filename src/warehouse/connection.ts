@@ -28,7 +28,7 @@ export interface Warehouse {
 
 export async function openWarehouse(options: WarehouseOptions): Promise<Warehouse> {
   const instance = await DuckDBInstance.create(options.path, {
-    memory_limit: options.memoryLimit ?? '2GB',
+    memory_limit: options.memoryLimit ?? '1GB',
     threads: String(options.threads ?? 2),
     // Checkpoints block commits; a large WAL between them keeps ingest latency flat (replayed on restart).
     checkpoint_threshold: options.checkpointThreshold ?? '512MB',

@@ -50,4 +50,27 @@ describe('warehouse start after a crash', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('applies the configured memory limit and checkpoint threshold: a small threshold checkpoints a large write', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pulse-wal-'));
+    const path = join(dir, 'pulse.duckdb');
+    const warehouse = await openWarehouse({ path, memoryLimit: '1GB', checkpointThreshold: '1MB' });
+    try {
+      const [setting] = await queryRows(
+        warehouse.reader,
+        `SELECT current_setting('memory_limit') AS memory, current_setting('checkpoint_threshold') AS threshold`,
+      );
+      // DuckDB reports sizes in binary units: 10^9 B = 953.6 MiB, 10^6 B = 976.5 KiB.
+      assert.deepEqual(setting, { memory: '953.6 MiB', threshold: '976.5 KiB' });
+      // About 9 MB of rows: far past the 1 MB threshold, so the commit checkpoints and empties the WAL.
+      await warehouse.writer.run(
+        'CREATE TABLE wide AS SELECT range AS n, md5(range::VARCHAR) AS h FROM range(200000)',
+      );
+      assert.ok(walSize(path) < 100_000, `the WAL holds ${walSize(path)} B after the checkpoint`);
+      assert.ok(statSync(path).size > 1_000_000, 'the rows are in the file');
+    } finally {
+      await warehouse.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -58,11 +58,19 @@ describe('configuration', () => {
     assert.equal(config.privacy.tokenKey, 'from-the-file-0123456789');
     assert.equal(config.business.timeZone, 'Asia/Dubai');
     assert.equal(config.warehouse.path, 'x.duckdb');
+    assert.deepEqual(
+      [config.warehouse.memoryLimit, config.warehouse.checkpointThreshold],
+      ['1GB', '512MB'],
+      'the documented defaults',
+    );
+    const sized = file('warehouse:\n  memory_limit: 3GB\n  checkpoint_threshold: 64MB\n');
+    const fromFile = loadConfig({ configFile: sized }, { PULSE_TOKEN_KEY: 'k'.repeat(20) }).warehouse;
+    assert.deepEqual([fromFile.memoryLimit, fromFile.checkpointThreshold], ['3GB', '64MB']);
     assert.equal(loadConfig({ configFile: path, port: 7000 }, { PULSE_PORT: '9100' }).server.port, 7000);
   });
   it('reports every problem of a bad file at once, naming each field', () => {
     const path = file(
-      'server:\n  port: "eighty"\n  colour: red\nwarehouse:\n  memory_limit: lots\nbusiness:\n  time_zone: Mars/Olympus\n',
+      'server:\n  port: "eighty"\n  colour: red\nwarehouse:\n  memory_limit: lots\n  checkpoint_threshold: 12 parsecs\nbusiness:\n  time_zone: Mars/Olympus\n',
     );
     assert.throws(
       () => loadConfig({ configFile: path }, { PULSE_TOKEN_KEY: 'k'.repeat(20) }),
@@ -70,6 +78,7 @@ describe('configuration', () => {
         assert.match(error.message, /server\.port must be integer/);
         assert.match(error.message, /must NOT have additional properties "colour"/);
         assert.match(error.message, /warehouse\.memory_limit must match pattern/);
+        assert.match(error.message, /warehouse\.checkpoint_threshold must match pattern/);
         return true;
       },
     );

@@ -24,6 +24,7 @@ export async function runBackfill(argv: string[]): Promise<number> {
     tokenKey: config.privacy.tokenKey,
     timeZone: config.business.timeZone,
     memoryLimit: config.warehouse.memoryLimit,
+    checkpointThreshold: config.warehouse.checkpointThreshold,
     threads: config.warehouse.threads,
     ingestWorkers: 0,
     openLineage: config.lineage,

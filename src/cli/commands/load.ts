@@ -58,6 +58,7 @@ export async function runLoad(argv: string[]): Promise<number> {
     tokenKey: config.privacy.tokenKey,
     timeZone: config.business.timeZone,
     memoryLimit: config.warehouse.memoryLimit,
+    checkpointThreshold: config.warehouse.checkpointThreshold,
     threads: config.warehouse.threads,
   });
   const reader = await MappingReader.open({ maxLineBytes: config.sources.files?.maxLineBytes });

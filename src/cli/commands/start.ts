@@ -47,6 +47,7 @@ export async function runStart(argv: string[]): Promise<number> {
     refreshDebounceMs: config.refresh.debounceMs,
     qualityEnabled: config.quality.enabled,
     memoryLimit: config.warehouse.memoryLimit,
+    checkpointThreshold: config.warehouse.checkpointThreshold,
     threads: config.warehouse.threads,
     logLevel: config.logLevel,
     apiKeys: config.apiKeys,

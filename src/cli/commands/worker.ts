@@ -40,6 +40,7 @@ export async function runWorker(argv: string[]): Promise<number> {
     maxBatchEvents: config.server.maxBatchEvents,
     refreshDebounceMs: config.refresh.debounceMs,
     memoryLimit: config.warehouse.memoryLimit,
+    checkpointThreshold: config.warehouse.checkpointThreshold,
     threads: config.warehouse.threads,
     logLevel: config.logLevel,
     apiKeys: config.apiKeys,
