@@ -14,17 +14,11 @@ import { DEMO_TOKEN_KEY, MIN_TOKEN_KEY_LENGTH } from '../privacy/index.js';
 import { builtInMappings } from '../sources/files/mapping.js';
 import { DEFAULT_JWT_ALGORITHMS, type JwtConfig, type Role, type StoredKey } from '../security/index.js';
 import { DEFAULT_DP, type DpConfig } from '../privacy/dp-config.js';
+import { DEFAULT_CHECKPOINT_THRESHOLD, DEFAULT_MEMORY_LIMIT } from '../warehouse/defaults.js';
 
 /** Requests per API key per window: 100 a second on average, in bursts as large as a producer needs. */
 export const DEFAULT_RATE_PER_KEY = 6_000;
 export const DEFAULT_RATE_WINDOW_MS = 60_000;
-/**
- * DuckDB's own cap. With 1 GB beside Node's heaps, the server stays under 1.5 GiB of RSS through a
- * 60 s ingest at full speed; 2 GB let it reach 1.6 GiB for the same throughput.
- */
-export const DEFAULT_MEMORY_LIMIT = '1GB';
-/** A large WAL between checkpoints keeps commit latency flat; it is replayed on restart. */
-export const DEFAULT_CHECKPOINT_THRESHOLD = '512MB';
 
 /** A configuration is a few hundred bytes; anything near this is a mistake or an attack. */
 const MAX_CONFIG_BYTES = 1024 * 1024;

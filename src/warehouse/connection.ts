@@ -1,10 +1,11 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DEFAULT_CHECKPOINT_THRESHOLD, DEFAULT_MEMORY_LIMIT } from './defaults.js';
 import { migrate } from './migrations.js';
 
 export interface WarehouseOptions {
   /** DuckDB file; `:memory:` for throw-away runs. */
   readonly path: string;
-  /** DuckDB's own cap (its default is 80 % of RAM, too greedy beside Node). */
+  /** DuckDB's own cap. */
   readonly memoryLimit?: string;
   readonly threads?: number;
   /** WAL size that triggers a checkpoint. */
@@ -28,10 +29,9 @@ export interface Warehouse {
 
 export async function openWarehouse(options: WarehouseOptions): Promise<Warehouse> {
   const instance = await DuckDBInstance.create(options.path, {
-    memory_limit: options.memoryLimit ?? '1GB',
+    memory_limit: options.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
     threads: String(options.threads ?? 2),
-    // Checkpoints block commits; a large WAL between them keeps ingest latency flat (replayed on restart).
-    checkpoint_threshold: options.checkpointThreshold ?? '512MB',
+    checkpoint_threshold: options.checkpointThreshold ?? DEFAULT_CHECKPOINT_THRESHOLD,
   });
   const writer = await instance.connect();
   // Timestamps are stored and compared in UTC; the business time zone is applied explicitly in SQL.
