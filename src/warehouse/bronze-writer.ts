@@ -1,6 +1,7 @@
 import type { SpanContext } from '@opentelemetry/api';
 import {
   BIGINT,
+  BOOLEAN,
   DuckDBDataChunk,
   VARCHAR,
   type DuckDBAppender,
@@ -8,6 +9,7 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { PulseError } from '../errors.js';
+import { RecentIds } from './recent-ids.js';
 
 /** An event that passed its contract and privacy, ready for bronze. */
 export interface StagedEvent {
@@ -67,12 +69,19 @@ interface Pending {
 }
 
 const STAGING_TABLE = 'bronze_staging';
+/** Event ids remembered as committed: about 10 minutes of the thesis load, ~14 MB. */
+const RECENT_IDS = 500_000;
+const BRONZE_COLUMNS = `md5_number(event_id), ingest_seq, event_id, event_type, source, event_time::TIMESTAMPTZ,
+  make_timestamp(ingested_at * 1000)::TIMESTAMPTZ, batch_id, data`;
 
 /**
  * Appends to bronze with a durable group commit: requests that arrive while a commit is running are
  * coalesced into the next transaction, and each caller's promise settles only after that
  * transaction commits. Deduplication by event id happens inside the same transaction, against the
- * primary key, so a resent event is counted as a duplicate and never stored twice.
+ * primary key, so a resent event is counted as a duplicate and never stored twice. Events whose id
+ * was not committed recently take a plain insert, the others the insert that skips conflicts
+ * (see RecentIds); a plain insert that meets a stored id fails, and the group is redone with the
+ * check for every event.
  */
 export class BronzeWriter {
   readonly #connection: DuckDBConnection;
@@ -85,11 +94,20 @@ export class BronzeWriter {
   #nextQuarantineId = 0n;
   #onCommit: ((info: CommitInfo) => void) | undefined;
   #lastFailure: Error | undefined;
+  readonly #recent: RecentIds;
+  /** Groups redone with the conflict check after their plain insert met a stored id. */
+  redoneGroups = 0;
 
-  private constructor(connection: DuckDBConnection, maxGroupEvents: number, maxQueuedEvents: number) {
+  private constructor(
+    connection: DuckDBConnection,
+    maxGroupEvents: number,
+    maxQueuedEvents: number,
+    recent: RecentIds,
+  ) {
     this.#connection = connection;
     this.#maxGroupEvents = maxGroupEvents;
     this.#maxQueuedEvents = maxQueuedEvents;
+    this.#recent = recent;
   }
 
   /**
@@ -98,16 +116,17 @@ export class BronzeWriter {
    */
   static async open(
     connection: DuckDBConnection,
-    options: { maxGroupEvents?: number; maxQueuedEvents?: number } = {},
+    options: { maxGroupEvents?: number; maxQueuedEvents?: number; recent?: RecentIds } = {},
   ): Promise<BronzeWriter> {
     const writer = new BronzeWriter(
       connection,
       options.maxGroupEvents ?? 50_000,
       options.maxQueuedEvents ?? 200_000,
+      options.recent ?? new RecentIds(RECENT_IDS),
     );
     await connection.run(
       `CREATE OR REPLACE TEMP TABLE ${STAGING_TABLE} (ingest_seq BIGINT, event_id VARCHAR, event_type VARCHAR,
-         source VARCHAR, event_time VARCHAR, ingested_at BIGINT, batch_id VARCHAR, data VARCHAR)`,
+         source VARCHAR, event_time VARCHAR, ingested_at BIGINT, batch_id VARCHAR, data VARCHAR, suspect BOOLEAN)`,
     );
     const reader = await connection.runAndReadAll(
       `SELECT coalesce((SELECT max(ingest_seq) FROM bronze_events), 0)::VARCHAR AS seq,
@@ -168,7 +187,12 @@ export class BronzeWriter {
         const size = group.reduce((n, p) => n + p.request.events.length + p.request.quarantined.length, 0);
         const started = performance.now();
         try {
-          const results = await this.#commitGroup(group.map((p) => p.request));
+          const requests = group.map((p) => p.request);
+          const results = await this.#commitGroup(requests, true).catch((error: unknown) => {
+            if (!isDuplicateKey(error)) throw error;
+            this.redoneGroups += 1;
+            return this.#commitGroup(requests, false);
+          });
           this.#queuedEvents -= size;
           this.#lastFailure = undefined;
           group.forEach((pending, i) => pending.resolve(results[i] as CommitResult));
@@ -216,7 +240,11 @@ export class BronzeWriter {
     return this.#queue.splice(0, count);
   }
 
-  async #commitGroup(requests: readonly CommitRequest[]): Promise<CommitResult[]> {
+  /**
+   * `trustRecent`: the events RecentIds does not name go in with a plain insert, which fails the
+   * group if one of them is stored after all; otherwise every event goes through the conflict check.
+   */
+  async #commitGroup(requests: readonly CommitRequest[], trustRecent: boolean): Promise<CommitResult[]> {
     const connection = this.#connection;
     const seen = new Set<string>();
     // Per request: the sequence numbers it staged (in order) and the ids it repeated within the group.
@@ -238,7 +266,7 @@ export class BronzeWriter {
           seen.add(event.id);
           const seq = this.#nextSeq++;
           stagedSeqs[i]?.push(seq);
-          rows.push(seq, event, receivedAt, request.batchId);
+          rows.push(seq, event, receivedAt, request.batchId, !trustRecent || this.#recent.has(event.id));
         }
         for (const record of request.quarantined) {
           appendQuarantine(quarantine, this.#nextQuarantineId++, record, request);
@@ -250,16 +278,25 @@ export class BronzeWriter {
         rows.appendTo(staging);
         staging.closeSync();
       }
-      const inserted = await connection.runAndReadAll(
-        `INSERT INTO bronze_events
-           SELECT md5_number(event_id), ingest_seq, event_id, event_type, source, event_time::TIMESTAMPTZ,
-                  make_timestamp(ingested_at * 1000)::TIMESTAMPTZ, batch_id, data
-           FROM ${STAGING_TABLE} ORDER BY ingest_seq
-         ON CONFLICT DO NOTHING RETURNING ingest_seq`,
-      );
-      const stored = new Set(inserted.getRows().map((row) => row[0] as bigint));
+      // The storage order within one group does not matter: zone maps see a group's sequence range.
+      const stored = new Set<bigint>();
+      if (rows.fresh > 0) {
+        await connection.run(
+          `INSERT INTO bronze_events SELECT ${BRONZE_COLUMNS} FROM ${STAGING_TABLE} WHERE NOT suspect ORDER BY ingest_seq`,
+        );
+        rows.freshSeqs().forEach((seq) => stored.add(seq));
+      }
+      if (rows.length > rows.fresh) {
+        const inserted = await connection.runAndReadAll(
+          `INSERT INTO bronze_events SELECT ${BRONZE_COLUMNS} FROM ${STAGING_TABLE} WHERE suspect ORDER BY ingest_seq
+           ON CONFLICT DO NOTHING RETURNING ingest_seq`,
+        );
+        for (const row of inserted.getRows()) stored.add(row[0] as bigint);
+      }
       await connection.run(`DELETE FROM ${STAGING_TABLE}`);
       await connection.run('COMMIT');
+      // Every id staged or repeated is in bronze now, stored by this group or before it.
+      for (const id of seen) this.#recent.add(id);
       return requests.map((request, i) => {
         const seqs = stagedSeqs[i] ?? [];
         const duplicateIds = [...(repeated[i] ?? [])];
@@ -284,7 +321,7 @@ export class BronzeWriter {
   }
 }
 
-const STAGING_TYPES = [BIGINT, VARCHAR, VARCHAR, VARCHAR, VARCHAR, BIGINT, VARCHAR, VARCHAR];
+const STAGING_TYPES = [BIGINT, VARCHAR, VARCHAR, VARCHAR, VARCHAR, BIGINT, VARCHAR, VARCHAR, BOOLEAN];
 /** DuckDB's vector size: a data chunk holds at most this many rows. */
 const CHUNK_ROWS = 2048;
 
@@ -295,14 +332,17 @@ const CHUNK_ROWS = 2048;
 class StagingColumns {
   readonly #columns: DuckDBValue[][] = STAGING_TYPES.map(() => []);
   #firstSeq = 0n;
+  /** Rows not suspected of repeating a stored event. */
+  fresh = 0;
 
   get length(): number {
     return this.#columns[0]?.length ?? 0;
   }
 
-  push(seq: bigint, event: StagedEvent, receivedAt: bigint, batchId: string): void {
+  push(seq: bigint, event: StagedEvent, receivedAt: bigint, batchId: string, suspect: boolean): void {
     if (this.length === 0) this.#firstSeq = seq;
-    const [seqs, ids, types, sources, times, received, batches, data] = this.#columns as [
+    const [seqs, ids, types, sources, times, received, batches, data, suspects] = this.#columns as [
+      DuckDBValue[],
       DuckDBValue[],
       DuckDBValue[],
       DuckDBValue[],
@@ -320,6 +360,14 @@ class StagingColumns {
     received.push(receivedAt);
     batches.push(batchId);
     data.push(event.data);
+    suspects.push(suspect);
+    if (!suspect) this.fresh += 1;
+  }
+
+  /** The sequences of the rows not suspected of repeating a stored event. */
+  freshSeqs(): bigint[] {
+    const [seqs, , , , , , , , suspects] = this.#columns as DuckDBValue[][];
+    return (seqs as bigint[]).filter((_, i) => suspects?.[i] === false);
   }
 
   /** The event id staged with `seq` (sequences are consecutive within one commit). */
@@ -356,4 +404,9 @@ function appendQuarantine(
   appender.appendVarchar(record.message);
   appender.appendVarchar(record.payload);
   appender.endRow();
+}
+
+/** DuckDB's error for an insert that meets a stored primary key. */
+function isDuplicateKey(error: unknown): boolean {
+  return error instanceof Error && /Constraint Error: Duplicate key/i.test(error.message);
 }
