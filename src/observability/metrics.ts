@@ -9,6 +9,7 @@ export interface PulseMetrics {
   readonly eventsIngested: Counter<'source' | 'outcome'>;
   readonly commitSeconds: Histogram;
   readonly commitGroupEvents: Histogram;
+  readonly commitGroupsRedone: Counter;
   readonly ingestToVisibleSeconds: Histogram;
   readonly modelRunSeconds: Histogram<'status'>;
   readonly qualityPassSeconds: Histogram<'mode'>;
@@ -48,6 +49,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Pulse
       name: 'pulse_commit_seconds',
       help: 'Duration of one bronze group commit',
       buckets: latency,
+      registers: [registry],
+    }),
+    commitGroupsRedone: new Counter({
+      name: 'pulse_commit_groups_redone_total',
+      help: 'Bronze group commits redone with the duplicate check: an event repeated one the writer no longer remembered',
       registers: [registry],
     }),
     commitGroupEvents: new Histogram({

@@ -58,6 +58,8 @@ export interface CommitInfo {
   /** When the oldest request of the group was received: its ingest-to-commit time is the group's worst. */
   readonly oldestReceivedAt: Date;
   readonly durationMs: number;
+  /** The group's plain insert met a stored id it did not remember, so it was redone with the check. */
+  readonly redone: boolean;
   /** The requests of the group, in commit order. */
   readonly requests: readonly { readonly correlationId: string; readonly trace?: SpanContext }[];
 }
@@ -188,8 +190,10 @@ export class BronzeWriter {
         const started = performance.now();
         try {
           const requests = group.map((p) => p.request);
+          let redone = false;
           const results = await this.#commitGroup(requests, true).catch((error: unknown) => {
             if (!isDuplicateKey(error)) throw error;
+            redone = true;
             this.redoneGroups += 1;
             return this.#commitGroup(requests, false);
           });
@@ -204,6 +208,7 @@ export class BronzeWriter {
               new Date(8.64e15),
             ),
             durationMs: performance.now() - started,
+            redone,
             requests: group.map(({ request }) => ({
               correlationId: request.correlationId ?? request.batchId,
               ...(request.trace ? { trace: request.trace } : {}),

@@ -50,6 +50,8 @@ describe('bronze deduplication', () => {
   it('counts a resent event as a duplicate whether the writer still remembers its id or not', async () => {
     // It remembers the last 2 ids only: A, B and C are forgotten after the first batch.
     const writer = await BronzeWriter.open(warehouse.writer, { recent: new RecentIds(2) });
+    const redone: boolean[] = [];
+    writer.onCommit((info) => redone.push(info.redone));
     const first = await writer.submit(batch('A', 'B', 'C', 'D', 'E'));
     assert.deepEqual([first.accepted, first.duplicateIds], [5, []]);
     assert.equal(writer.redoneGroups, 0);
@@ -63,6 +65,7 @@ describe('bronze deduplication', () => {
     const third = await writer.submit(batch('E', 'G'));
     assert.deepEqual([third.accepted, third.duplicateIds], [1, ['E']]);
     assert.equal(writer.redoneGroups, 1);
+    assert.deepEqual(redone, [false, true, false], 'what each commit reported');
 
     // 7 events, each once. A duplicate uses up the sequence it was staged with (A 7, E 8 and 9), and
     // the redone group staged again from 6, so F kept 6.
