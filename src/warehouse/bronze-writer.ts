@@ -71,7 +71,7 @@ interface Pending {
 }
 
 const STAGING_TABLE = 'bronze_staging';
-/** Event ids remembered as committed: about 10 minutes of the thesis load, ~14 MB. */
+/** Event ids remembered as committed: 10 minutes of the thesis load, about 8 MB (6.3 MiB heap, 1.9 MiB ring). */
 const RECENT_IDS = 500_000;
 const BRONZE_COLUMNS = `md5_number(event_id), ingest_seq, event_id, event_type, source, event_time::TIMESTAMPTZ,
   make_timestamp(ingested_at * 1000)::TIMESTAMPTZ, batch_id, data`;
@@ -97,8 +97,6 @@ export class BronzeWriter {
   #onCommit: ((info: CommitInfo) => void) | undefined;
   #lastFailure: Error | undefined;
   readonly #recent: RecentIds;
-  /** Groups redone with the conflict check after their plain insert met a stored id. */
-  redoneGroups = 0;
 
   private constructor(
     connection: DuckDBConnection,
@@ -194,7 +192,6 @@ export class BronzeWriter {
           const results = await this.#commitGroup(requests, true).catch((error: unknown) => {
             if (!isDuplicateKey(error)) throw error;
             redone = true;
-            this.redoneGroups += 1;
             return this.#commitGroup(requests, false);
           });
           this.#queuedEvents -= size;

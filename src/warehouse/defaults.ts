@@ -1,9 +1,9 @@
 /** The warehouse's settings when the config names none (no imports: the config reads them too). */
 
 /**
- * DuckDB's own cap (its default is 80 % of RAM, too greedy beside Node). With 1 GB the server stays
- * under 1.5 GiB of RSS through a 60 s ingest at full speed; 2 GB let it reach 1.6 GiB for the same
- * throughput.
+ * DuckDB's own cap (its default is 80 % of RAM, too greedy beside Node). Through a 60 s ingest at
+ * full speed the server's RSS peaked at 1,582 MiB with 2 GB and 1,426 MiB with 1 GB, at the same
+ * throughput (medians of 5 runs; BENCHMARKS.md).
  */
 export const DEFAULT_MEMORY_LIMIT = '1GB';
 
