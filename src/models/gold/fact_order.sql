@@ -6,14 +6,14 @@ WITH
 {% if incremental %}
 changed AS (
   SELECT order_id FROM {{ ref('silver_order_lines') }} WHERE _updated_seq > {{ lo }}
-  UNION SELECT order_id FROM {{ ref('silver_order_status') }} WHERE _updated_seq > {{ lo }}
-  UNION SELECT l.order_id FROM {{ ref('silver_order_lines') }} l
+  UNION ALL SELECT order_id FROM {{ ref('silver_order_status') }} WHERE _updated_seq > {{ lo }}
+  UNION ALL SELECT l.order_id FROM {{ ref('silver_order_lines') }} l
         JOIN {{ ref('silver_products') }} p ON p.sku = l.sku
         WHERE p._updated_seq > {{ lo }} AND l.placed_at >= p.effective_at
-  UNION SELECT o.order_id FROM {{ ref('silver_orders') }} o
+  UNION ALL SELECT o.order_id FROM {{ ref('silver_orders') }} o
         JOIN {{ ref('silver_customers') }} c ON c.customer_token = o.customer_token
         WHERE c._updated_seq > {{ lo }} AND o.placed_at >= c.effective_at
-  UNION SELECT o.order_id FROM {{ ref('silver_orders') }} o
+  UNION ALL SELECT o.order_id FROM {{ ref('silver_orders') }} o
         JOIN {{ ref('silver_channels') }} c ON c.channel = o.channel
         WHERE c._updated_seq > {{ lo }} AND o.placed_at >= c.effective_at
 ),
@@ -44,6 +44,11 @@ SELECT
 FROM lines l
 JOIN {{ ref('silver_orders') }} o ON o.event_id = l.event_id
 LEFT JOIN statuses s ON s.order_id = l.order_id
-ASOF LEFT JOIN {{ ref('dim_product') }} p ON p.sku = l.sku AND l.placed_at >= p.valid_from
-ASOF LEFT JOIN {{ ref('dim_customer') }} c ON c.customer_token = o.customer_token AND l.placed_at >= c.valid_from
-ASOF LEFT JOIN {{ ref('dim_channel') }} ch ON ch.channel = o.channel AND l.placed_at >= ch.valid_from
+-- The version valid at placed_at, as an ASOF join would pick it (valid_to is the next version's
+-- valid_from): a hash join on the key with the range costs a third of an ASOF join on a refresh's lines.
+LEFT JOIN {{ ref('dim_product') }} p
+  ON p.sku = l.sku AND l.placed_at >= p.valid_from AND l.placed_at < coalesce(p.valid_to, 'infinity'::TIMESTAMPTZ)
+LEFT JOIN {{ ref('dim_customer') }} c
+  ON c.customer_token = o.customer_token AND l.placed_at >= c.valid_from AND l.placed_at < coalesce(c.valid_to, 'infinity'::TIMESTAMPTZ)
+LEFT JOIN {{ ref('dim_channel') }} ch
+  ON ch.channel = o.channel AND l.placed_at >= ch.valid_from AND l.placed_at < coalesce(ch.valid_to, 'infinity'::TIMESTAMPTZ)

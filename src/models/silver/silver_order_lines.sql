@@ -24,12 +24,14 @@ WITH typed AS (
   ) b, unnest(b.d.lines) AS t(line)
   {% if incremental %}
   UNION ALL
-  SELECT order_id, line_no, sku, quantity, unit_price, discount, tax, currency, placed_at, event_id, _seq, _ingested_at
+  SELECT s.order_id, s.line_no, s.sku, s.quantity, s.unit_price, s.discount, s.tax, s.currency, s.placed_at, s.event_id, s._seq, s._ingested_at
   FROM {{ this }} s
-  WHERE s._seq <= {{ lo }} AND EXISTS (
-    SELECT 1 FROM {{ ref('silver_fx_rates') }} f
-    WHERE f._updated_seq > {{ lo }} AND f.currency = s.currency AND f.hour <= s.placed_at
-  )
+  -- A join, not EXISTS: when no rate changed (most runs) the empty side ends it before this table is read.
+  JOIN (
+    SELECT currency, min(hour) AS since FROM {{ ref('silver_fx_rates') }}
+    WHERE _updated_seq > {{ lo }} GROUP BY currency
+  ) f ON f.currency = s.currency AND s.placed_at >= f.since
+  WHERE s._seq <= {{ lo }}
   {% endif %}
 )
 SELECT

@@ -20,12 +20,14 @@ WITH typed AS (
   ) b
   {% if incremental %}
   UNION ALL
-  SELECT return_id, order_id, refunded_at, amount, currency, event_id, _seq, _ingested_at
+  SELECT s.return_id, s.order_id, s.refunded_at, s.amount, s.currency, s.event_id, s._seq, s._ingested_at
   FROM {{ this }} s
-  WHERE s._seq <= {{ lo }} AND EXISTS (
-    SELECT 1 FROM {{ ref('silver_fx_rates') }} f
-    WHERE f._updated_seq > {{ lo }} AND f.currency = s.currency AND f.hour <= s.refunded_at
-  )
+  -- A join, not EXISTS: when no rate changed (most runs) the empty side ends it before this table is read.
+  JOIN (
+    SELECT currency, min(hour) AS since FROM {{ ref('silver_fx_rates') }}
+    WHERE _updated_seq > {{ lo }} GROUP BY currency
+  ) f ON f.currency = s.currency AND s.refunded_at >= f.since
+  WHERE s._seq <= {{ lo }}
   {% endif %}
 )
 SELECT
