@@ -34,7 +34,8 @@ export interface PulseConfig {
   readonly warehouse: {
     readonly path: string;
     readonly memoryLimit: string;
-    readonly threads: number;
+    /** DuckDB's threads; unset, each command picks (`servingThreads`, `batchThreads`). */
+    readonly threads: number | undefined;
     /** WAL size at which DuckDB checkpoints (a checkpoint holds up the commits behind it). */
     readonly checkpointThreshold: string;
   };
@@ -508,7 +509,7 @@ export function loadConfig(
         file.warehouse?.path ??
         (demo ? 'pulse-demo.duckdb' : 'pulse.duckdb'),
       memoryLimit: file.warehouse?.memory_limit ?? DEFAULT_MEMORY_LIMIT,
-      threads: file.warehouse?.threads ?? 2,
+      threads: file.warehouse?.threads,
       checkpointThreshold: file.warehouse?.checkpoint_threshold ?? DEFAULT_CHECKPOINT_THRESHOLD,
     },
     privacy: { tokenKey: tokenKey ?? '' },

@@ -1,5 +1,5 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { DEFAULT_CHECKPOINT_THRESHOLD, DEFAULT_MEMORY_LIMIT } from './defaults.js';
+import { batchThreads, DEFAULT_CHECKPOINT_THRESHOLD, DEFAULT_MEMORY_LIMIT } from './defaults.js';
 import { migrate } from './migrations.js';
 
 export interface WarehouseOptions {
@@ -7,6 +7,7 @@ export interface WarehouseOptions {
   readonly path: string;
   /** DuckDB's own cap. */
   readonly memoryLimit?: string;
+  /** DuckDB's threads; default every core (a serving process passes `servingThreads()`). */
   readonly threads?: number;
   /** WAL size that triggers a checkpoint. */
   readonly checkpointThreshold?: string;
@@ -30,7 +31,7 @@ export interface Warehouse {
 export async function openWarehouse(options: WarehouseOptions): Promise<Warehouse> {
   const instance = await DuckDBInstance.create(options.path, {
     memory_limit: options.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
-    threads: String(options.threads ?? 2),
+    threads: String(options.threads ?? batchThreads()),
     checkpoint_threshold: options.checkpointThreshold ?? DEFAULT_CHECKPOINT_THRESHOLD,
   });
   const writer = await instance.connect();

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
@@ -72,5 +72,20 @@ describe('warehouse start after a crash', () => {
       await warehouse.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('runs DuckDB on the threads asked for, and on every core when none are', async () => {
+    const threadsOf = async (threads?: number): Promise<unknown> => {
+      const warehouse = await openWarehouse({ path: ':memory:', ...(threads ? { threads } : {}) });
+      try {
+        const [row] = await queryRows(warehouse.reader, `SELECT current_setting('threads') AS threads`);
+        return row?.threads;
+      } finally {
+        await warehouse.close();
+      }
+    };
+    assert.equal(Number(await threadsOf(1)), 1);
+    assert.equal(Number(await threadsOf(3)), 3);
+    assert.equal(Number(await threadsOf()), availableParallelism());
   });
 });

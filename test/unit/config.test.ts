@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
 import { DEMO_TOKEN_KEY } from '../../src/privacy/index.js';
+import { batchThreads, servingThreads } from '../../src/warehouse/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pulse-config-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -63,14 +64,18 @@ describe('configuration', () => {
       ['1GB', '512MB'],
       'the documented defaults',
     );
-    const sized = file('warehouse:\n  memory_limit: 3GB\n  checkpoint_threshold: 64MB\n');
+    assert.equal(config.warehouse.threads, undefined, 'unset: each command picks its own');
+    const sized = file('warehouse:\n  memory_limit: 3GB\n  checkpoint_threshold: 64MB\n  threads: 3\n');
     const fromFile = loadConfig({ configFile: sized }, { PULSE_TOKEN_KEY: 'k'.repeat(20) }).warehouse;
-    assert.deepEqual([fromFile.memoryLimit, fromFile.checkpointThreshold], ['3GB', '64MB']);
+    assert.deepEqual(
+      [fromFile.memoryLimit, fromFile.checkpointThreshold, fromFile.threads],
+      ['3GB', '64MB', 3],
+    );
     assert.equal(loadConfig({ configFile: path, port: 7000 }, { PULSE_PORT: '9100' }).server.port, 7000);
   });
   it('reports every problem of a bad file at once, naming each field', () => {
     const path = file(
-      'server:\n  port: "eighty"\n  colour: red\nwarehouse:\n  memory_limit: lots\n  checkpoint_threshold: 12 parsecs\nbusiness:\n  time_zone: Mars/Olympus\n',
+      'server:\n  port: "eighty"\n  colour: red\nwarehouse:\n  memory_limit: lots\n  checkpoint_threshold: 12 parsecs\n  threads: 0\nbusiness:\n  time_zone: Mars/Olympus\n',
     );
     assert.throws(
       () => loadConfig({ configFile: path }, { PULSE_TOKEN_KEY: 'k'.repeat(20) }),
@@ -79,6 +84,7 @@ describe('configuration', () => {
         assert.match(error.message, /must NOT have additional properties "colour"/);
         assert.match(error.message, /warehouse\.memory_limit must match pattern/);
         assert.match(error.message, /warehouse\.checkpoint_threshold must match pattern/);
+        assert.match(error.message, /warehouse\.threads must be >= 1/);
         return true;
       },
     );
@@ -166,6 +172,20 @@ describe('configuration', () => {
     assert.throws(
       () => loadConfig({ configFile: tooOften }, { PULSE_TOKEN_KEY: 'k'.repeat(20) }),
       /orchestrator\.jobs\.j\.every must be at least PT1S/,
+    );
+  });
+});
+
+describe('DuckDB threads by default', () => {
+  it('gives a serving process half the cores and a batch command every core, one at least', () => {
+    assert.deepEqual(
+      [1, 2, 3, 8].map((cores) => [servingThreads(cores), batchThreads(cores)]),
+      [
+        [1, 1],
+        [1, 2],
+        [1, 3],
+        [4, 8],
+      ],
     );
   });
 });

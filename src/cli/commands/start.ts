@@ -1,5 +1,6 @@
 import { startPulse, type RunningPulse } from '../../app.js';
 import { loadConfig, type PulseConfig } from '../../config/index.js';
+import { servingThreads } from '../../warehouse/index.js';
 import { generateEvents, startLiveTraffic } from '../../generator/index.js';
 import type { CloudEvent } from '../../contracts/index.js';
 import { DEMO_API_KEY } from '../../security/index.js';
@@ -48,7 +49,7 @@ export async function runStart(argv: string[]): Promise<number> {
     qualityEnabled: config.quality.enabled,
     memoryLimit: config.warehouse.memoryLimit,
     checkpointThreshold: config.warehouse.checkpointThreshold,
-    threads: config.warehouse.threads,
+    threads: config.warehouse.threads ?? servingThreads(),
     logLevel: config.logLevel,
     apiKeys: config.apiKeys,
     demo: config.demo.enabled,

@@ -1,5 +1,6 @@
 import { startPulse, type RunningPulse } from '../../app.js';
 import { loadConfig } from '../../config/index.js';
+import { servingThreads } from '../../warehouse/index.js';
 import { NatsSource } from '../../sources/nats/index.js';
 import { parseFlags, portFlag } from '../args.js';
 import { untilSignal } from './signals.js';
@@ -41,7 +42,7 @@ export async function runWorker(argv: string[]): Promise<number> {
     refreshDebounceMs: config.refresh.debounceMs,
     memoryLimit: config.warehouse.memoryLimit,
     checkpointThreshold: config.warehouse.checkpointThreshold,
-    threads: config.warehouse.threads,
+    threads: config.warehouse.threads ?? servingThreads(),
     logLevel: config.logLevel,
     apiKeys: config.apiKeys,
     extraChecks: () => ({ nats: source.health() }),
