@@ -10,8 +10,14 @@ changed AS (
         JOIN {{ ref('silver_orders') }} o ON o.order_id = r.order_id WHERE o._updated_seq > {{ lo }}
 ),
 {% endif %}
+refunds AS (
+  SELECT * FROM {{ ref('silver_refunds') }}
+  {% if incremental %} WHERE event_id IN (SELECT event_id FROM changed) {% endif %}
+),
+-- Only the orders this run joins: deduplicating all of them grew with the history at every refresh.
 orders AS (
   SELECT * FROM {{ ref('silver_orders') }}
+  WHERE order_id IN (SELECT order_id FROM refunds)
   QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _seq) = 1
 )
 SELECT
@@ -19,6 +25,5 @@ SELECT
   o.channel, o.brand, o.country, o.seller_id,
   r._ingested_at,
   {{ hi }}::BIGINT                        AS _updated_seq
-FROM {{ ref('silver_refunds') }} r
+FROM refunds r
 LEFT JOIN orders o ON o.order_id = r.order_id
-{% if incremental %} WHERE r.event_id IN (SELECT event_id FROM changed) {% endif %}

@@ -20,6 +20,11 @@ refunds AS (
   FROM {{ ref('silver_refunds') }}
   {% if incremental %} WHERE return_id IN (SELECT return_id FROM changed) {% endif %}
   GROUP BY return_id
+),
+-- Only the lines of the orders returned: a join to the whole fact_order built a hash table of it.
+order_lines AS (
+  SELECT * FROM {{ ref('fact_order') }}
+  WHERE order_id IN (SELECT order_id FROM returned)
 )
 SELECT
   r.return_id, r.order_id, r.line_no, r.quantity, r.reason, r.initiated_at,
@@ -28,5 +33,5 @@ SELECT
   r._ingested_at,
   {{ hi }}::BIGINT                        AS _updated_seq
 FROM returned r
-LEFT JOIN {{ ref('fact_order') }} f ON f.order_id = r.order_id AND f.line_no = r.line_no
+LEFT JOIN order_lines f ON f.order_id = r.order_id AND f.line_no = r.line_no
 LEFT JOIN refunds rf ON rf.return_id = r.return_id

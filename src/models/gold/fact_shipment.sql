@@ -23,8 +23,10 @@ delivered AS (
   {% if incremental %} WHERE shipment_id IN (SELECT shipment_id FROM changed) {% endif %}
   QUALIFY row_number() OVER (PARTITION BY shipment_id ORDER BY _seq DESC) = 1
 ),
+-- Only the orders this run joins: deduplicating all of them grew with the history at every refresh.
 orders AS (
   SELECT * FROM {{ ref('silver_orders') }}
+  WHERE order_id IN (SELECT order_id FROM dispatched UNION ALL SELECT order_id FROM delivered)
   QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _seq) = 1
 )
 SELECT

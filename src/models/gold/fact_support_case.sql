@@ -15,8 +15,10 @@ cases AS (
   {% if incremental %} WHERE case_id IN (SELECT case_id FROM changed) {% endif %}
   QUALIFY row_number() OVER (PARTITION BY case_id ORDER BY _seq DESC) = 1
 ),
+-- Only the orders this run joins: deduplicating all of them grew with the history at every refresh.
 orders AS (
   SELECT * FROM {{ ref('silver_orders') }}
+  WHERE order_id IN (SELECT order_id FROM cases)
   QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY _seq) = 1
 )
 SELECT
