@@ -11,6 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runAlertsBenchmark } from './alerts.js';
+import { runBackfillBenchmark } from './backfill.js';
 import { runFileDropsBenchmark } from './file-drops.js';
 import { runDashboardBenchmark } from './dashboard.js';
 import { runFreshnessBenchmark } from './freshness.js';
@@ -46,6 +47,7 @@ const BENCHMARKS: Record<
   peers: (flags, log) => runPeersBenchmark({ runs: flags.runs, log }),
   alerts: (flags, log) => runAlertsBenchmark({ runs: flags.runs, markers: flags.markers, log }),
   'file-drops': (flags, log) => runFileDropsBenchmark({ runs: flags.runs, log }),
+  backfill: (flags, log) => runBackfillBenchmark({ runs: flags.runs, log }),
   nats: (flags, log) => runNatsBenchmark({ runs: flags.runs, concurrency: flags.concurrency, log }),
   dashboard: (flags, log) => runDashboardBenchmark({ runs: flags.runs, markers: flags.markers, log }),
   'quality-pass': (flags, log) => runQualityPassBenchmark({ runs: flags.runs, log }),

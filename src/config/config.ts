@@ -14,7 +14,7 @@ import { DEMO_TOKEN_KEY, MIN_TOKEN_KEY_LENGTH } from '../privacy/index.js';
 import { builtInMappings } from '../sources/files/mapping.js';
 import { DEFAULT_JWT_ALGORITHMS, type JwtConfig, type Role, type StoredKey } from '../security/index.js';
 import { DEFAULT_DP, type DpConfig } from '../privacy/dp-config.js';
-import { DEFAULT_CHECKPOINT_THRESHOLD, DEFAULT_MEMORY_LIMIT } from '../warehouse/defaults.js';
+import { DEFAULT_CHECKPOINT_THRESHOLD } from '../warehouse/defaults.js';
 
 /** Requests per API key per window: 100 a second on average, in bursts as large as a producer needs. */
 export const DEFAULT_RATE_PER_KEY = 6_000;
@@ -33,7 +33,8 @@ export interface PulseConfig {
   };
   readonly warehouse: {
     readonly path: string;
-    readonly memoryLimit: string;
+    /** DuckDB's cap; unset, each command picks (`DEFAULT_MEMORY_LIMIT`, `BACKFILL_MEMORY_LIMIT`). */
+    readonly memoryLimit: string | undefined;
     /** DuckDB's threads; unset, each command picks (`servingThreads`, `batchThreads`). */
     readonly threads: number | undefined;
     /** WAL size at which DuckDB checkpoints (a checkpoint holds up the commits behind it). */
@@ -508,7 +509,7 @@ export function loadConfig(
         env.PULSE_DB ??
         file.warehouse?.path ??
         (demo ? 'pulse-demo.duckdb' : 'pulse.duckdb'),
-      memoryLimit: file.warehouse?.memory_limit ?? DEFAULT_MEMORY_LIMIT,
+      memoryLimit: file.warehouse?.memory_limit,
       threads: file.warehouse?.threads,
       checkpointThreshold: file.warehouse?.checkpoint_threshold ?? DEFAULT_CHECKPOINT_THRESHOLD,
     },

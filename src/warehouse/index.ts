@@ -1,5 +1,5 @@
 export { openWarehouse } from './connection.js';
-export { batchThreads, servingThreads } from './defaults.js';
+export { BACKFILL_MEMORY_LIMIT, batchThreads, servingThreads } from './defaults.js';
 export type { Warehouse, WarehouseOptions } from './connection.js';
 export { BronzeWriter } from './bronze-writer.js';
 export type {

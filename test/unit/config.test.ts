@@ -59,12 +59,12 @@ describe('configuration', () => {
     assert.equal(config.privacy.tokenKey, 'from-the-file-0123456789');
     assert.equal(config.business.timeZone, 'Asia/Dubai');
     assert.equal(config.warehouse.path, 'x.duckdb');
+    assert.equal(config.warehouse.checkpointThreshold, '512MB', 'the documented default');
     assert.deepEqual(
-      [config.warehouse.memoryLimit, config.warehouse.checkpointThreshold],
-      ['1GB', '512MB'],
-      'the documented defaults',
+      [config.warehouse.memoryLimit, config.warehouse.threads],
+      [undefined, undefined],
+      'unset: each command picks its own',
     );
-    assert.equal(config.warehouse.threads, undefined, 'unset: each command picks its own');
     const sized = file('warehouse:\n  memory_limit: 3GB\n  checkpoint_threshold: 64MB\n  threads: 3\n');
     const fromFile = loadConfig({ configFile: sized }, { PULSE_TOKEN_KEY: 'k'.repeat(20) }).warehouse;
     assert.deepEqual(

@@ -2,6 +2,7 @@ import { openPipeline } from '../../app.js';
 import { loadConfig } from '../../config/index.js';
 import { PulseError } from '../../errors.js';
 import { planBackfill, runBackfill as replayDays } from '../../orchestrator/index.js';
+import { BACKFILL_MEMORY_LIMIT } from '../../warehouse/index.js';
 import { parseFlags } from '../args.js';
 
 export const BACKFILL_USAGE = `pulse backfill [--from YYYY-MM-DD --to YYYY-MM-DD] [--db FILE] [--config FILE]
@@ -23,7 +24,7 @@ export async function runBackfill(argv: string[]): Promise<number> {
     dbPath: config.warehouse.path,
     tokenKey: config.privacy.tokenKey,
     timeZone: config.business.timeZone,
-    memoryLimit: config.warehouse.memoryLimit,
+    memoryLimit: config.warehouse.memoryLimit ?? BACKFILL_MEMORY_LIMIT,
     checkpointThreshold: config.warehouse.checkpointThreshold,
     threads: config.warehouse.threads,
     ingestWorkers: 0,
