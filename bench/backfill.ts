@@ -13,7 +13,6 @@ import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BACKFILL_MEMORY_LIMIT } from '../src/warehouse/defaults.js';
-import { machineBusySeconds } from './pulse-process.js';
 import { runPulseCli } from './pulse-cli.js';
 import type { BenchmarkResult } from './report.js';
 import { formatMiB, formatMs, formatNumber, formatPercent, formatRate } from './stats.js';
@@ -105,7 +104,10 @@ export async function buildBronze(dir: string, log: (line: string) => void): Pro
  * The floor, in its own process for its own peak RSS: DuckDB with the backfill's memory cap parsing
  * every order line out of the same bronze into a table, as silver_order_lines does first.
  */
-async function parseAlone(path: string, dir: string): Promise<{ ms: number; peakRssBytes: number }> {
+async function parseAlone(
+  path: string,
+  dir: string,
+): Promise<{ ms: number; lines: number; peakRssBytes: number }> {
   const script = join(dir, 'parse-alone.mjs');
   writeFileSync(
     script,
@@ -129,17 +131,20 @@ process.stdout.write(JSON.stringify({ ms, n, maxRssKiB: process.resourceUsage().
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
   if (code !== 0) throw new Error(`DuckDB alone exited with ${code}: ${err.slice(-2000)}`);
   const result = JSON.parse(out) as { ms: number; n: number; maxRssKiB: number };
-  return { ms: result.ms, peakRssBytes: result.maxRssKiB * 1024 };
+  return { ms: result.ms, lines: result.n, peakRssBytes: result.maxRssKiB * 1024 };
 }
 
-async function factOrderRows(path: string): Promise<number> {
+/** What the rebuild left: the synthetic lines in fact_order, and every order line in silver. */
+async function rebuiltLines(path: string): Promise<{ factOrderSynthetic: number; silver: number }> {
   const instance = await DuckDBInstance.create(path, { access_mode: 'READ_ONLY' });
   const connection = await instance.connect();
   try {
     const rows = await connection.runAndReadAll(
-      `SELECT count(*)::INTEGER AS n FROM fact_order WHERE order_id LIKE 'BF-%'`,
+      `SELECT (SELECT count(*) FROM fact_order WHERE order_id LIKE 'BF-%')::INTEGER AS synthetic,
+              (SELECT count(*) FROM silver_order_lines)::INTEGER AS silver`,
     );
-    return Number(rows.getRowObjectsJson()[0]?.n);
+    const [row] = rows.getRowObjectsJson();
+    return { factOrderSynthetic: Number(row?.synthetic), silver: Number(row?.silver) };
   } finally {
     connection.closeSync();
     instance.closeSync();
@@ -158,15 +163,14 @@ export async function runBackfillBenchmark(options: {
       const path = join(dir, `run-${i}.duckdb`);
       copyFileSync(bronze, path);
       try {
-        const busyBefore = machineBusySeconds();
-        const started = performance.now();
         const backfill = await runPulseCli(['backfill', '--db', path], dir);
-        const wallSeconds = (performance.now() - started) / 1000;
-        const othersPercent = Math.max(
-          0,
-          ((machineBusySeconds() - busyBefore - backfill.cpuSeconds) / wallSeconds) * 100,
-        );
         const baseline = await parseAlone(bronze, dir);
+        const rebuilt = await rebuiltLines(path);
+        if (baseline.lines !== rebuilt.silver) {
+          throw new Error(
+            `pulse backfill built ${rebuilt.silver} order lines, DuckDB alone ${baseline.lines}: not the same work`,
+          );
+        }
         const run: BackfillRun = {
           backfillMs: backfill.wallMs,
           peakRssBytes: backfill.peakRssBytes,
@@ -174,14 +178,14 @@ export async function runBackfillBenchmark(options: {
           baselineMs: baseline.ms,
           baselinePeakRssBytes: baseline.peakRssBytes,
           baselineLinesPerSecond: LINES / (baseline.ms / 1000),
-          factOrderRows: await factOrderRows(path),
-          othersPercent,
+          factOrderRows: rebuilt.factOrderSynthetic,
+          othersPercent: backfill.othersPercent,
         };
         runs.push(run);
         options.log(
           `backfill run ${i}/${options.runs}: ${formatMs(run.backfillMs)}, peak RSS ${formatMiB(run.peakRssBytes)}, ` +
             `${formatNumber(run.factOrderRows)} synthetic lines in fact_order; DuckDB alone ${formatMs(run.baselineMs)}, ` +
-            `peak RSS ${formatMiB(run.baselinePeakRssBytes)}; others ${formatPercent(othersPercent)}`,
+            `peak RSS ${formatMiB(run.baselinePeakRssBytes)}; others ${formatPercent(run.othersPercent)}`,
         );
       } finally {
         rmSync(path, { force: true });

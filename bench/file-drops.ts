@@ -9,7 +9,6 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, copyFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { machineBusySeconds } from './pulse-process.js';
 import { runPulseCli } from './pulse-cli.js';
 import type { BenchmarkResult } from './report.js';
 import { formatMiB, formatMs, formatNumber, formatPercent, formatRate } from './stats.js';
@@ -70,16 +69,9 @@ export async function runFileDropsBenchmark(options: {
       const drop = join(dir, 'drop');
       mkdirSync(drop);
       for (const file of sources) copyFileSync(file, join(drop, file.slice(file.lastIndexOf('/') + 1)));
-      const busyBefore = machineBusySeconds();
-      const started = performance.now();
       const load = await runPulseCli(
         ['load', drop, '--mapping', 'online_retail', '--db', join(dir, 'pulse.duckdb')],
         dir,
-      );
-      const wallSeconds = (performance.now() - started) / 1000;
-      const othersPercent = Math.max(
-        0,
-        ((machineBusySeconds() - busyBefore - load.cpuSeconds) / wallSeconds) * 100,
       );
       const totals = JSON.parse(load.stdout.trim().split('\n').pop() ?? '{}') as {
         rows_read: number;
@@ -99,13 +91,13 @@ export async function runFileDropsBenchmark(options: {
         baselineMs: baseline.ms,
         baselineRowsPerSecond: baseline.rows / (baseline.ms / 1000),
         peakRssBytes: load.peakRssBytes,
-        othersPercent,
+        othersPercent: load.othersPercent,
       };
       runs.push(run);
       options.log(
         `file-drops run ${i}/${options.runs}: ${formatNumber(run.rows)} rows → ${formatNumber(run.events)} events in ` +
           `${formatMs(run.loadMs)} = ${formatRate(run.rowsPerSecond, 'rows/s')}; read_csv alone ${formatMs(run.baselineMs)} = ` +
-          `${formatRate(run.baselineRowsPerSecond, 'rows/s')}; peak RSS ${formatMiB(run.peakRssBytes)}; others ${formatPercent(othersPercent)}`,
+          `${formatRate(run.baselineRowsPerSecond, 'rows/s')}; peak RSS ${formatMiB(run.peakRssBytes)}; others ${formatPercent(run.othersPercent)}`,
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { pulseBin, pulseEnv } from './pulse-process.js';
+import { machineBusySeconds, pulseBin, pulseEnv } from './pulse-process.js';
 
 export interface CliRun {
   readonly stdout: string;
@@ -19,6 +19,8 @@ export interface CliRun {
   readonly peakRssBytes: number;
   /** User + system CPU time of the child, seconds. */
   readonly cpuSeconds: number;
+  /** CPU the other processes used meanwhile (the machine's busy time minus the child's), % of one core. */
+  readonly othersPercent: number;
 }
 
 const MARK = '@@pulse-bench-rusage ';
@@ -40,6 +42,7 @@ function usageHook(dir: string): string {
 /** `pulse <args>` with `cwd` as its working folder (no pulse.config.yaml there); throws on a non-zero exit. */
 export async function runPulseCli(args: readonly string[], cwd: string): Promise<CliRun> {
   const hook = usageHook(cwd);
+  const busyBefore = machineBusySeconds();
   const started = performance.now();
   const child = spawn(process.execPath, ['--import', hook, pulseBin(), ...args], {
     cwd,
@@ -55,6 +58,7 @@ export async function runPulseCli(args: readonly string[], cwd: string): Promise
     child.once('close', (exitCode) => resolve(exitCode));
   });
   const wallMs = performance.now() - started;
+  const busySeconds = machineBusySeconds() - busyBefore;
   const marked = stderr.lastIndexOf(MARK);
   const usage =
     marked === -1
@@ -67,11 +71,13 @@ export async function runPulseCli(args: readonly string[], cwd: string): Promise
   if (code !== 0) {
     throw new Error(`pulse ${args.join(' ')} exited with ${code}: ${ownStderr.slice(-2_000)}`);
   }
+  const cpuSeconds = usage ? usage.cpuUs / 1e6 : Number.NaN;
   return {
     stdout,
     stderr: ownStderr,
     wallMs,
     peakRssBytes: usage ? usage.maxRssKiB * 1024 : Number.NaN,
-    cpuSeconds: usage ? usage.cpuUs / 1e6 : Number.NaN,
+    cpuSeconds,
+    othersPercent: Math.max(0, ((busySeconds - cpuSeconds) / (wallMs / 1000)) * 100),
   };
 }
