@@ -1,4 +1,3 @@
-import { BENCH_AUTH } from './pulse-process.js';
 /**
  * POST-to-KPI latency: under a background load at the thesis rate (50,000 events a minute from the
  * generator, NDJSON batches every 100 ms), the time from the 200 answer to the POST of one marker
@@ -13,7 +12,7 @@ import { Random } from '../src/generator/index.js';
 import { backgroundSimulator, startBackgroundLoad } from './background-load.js';
 import { KPI_PATH, openPollingWatch, POLL_MS, readValueCents, type OpenWatch } from './kpi-watch.js';
 import { repeatRuns } from './repeat.js';
-import { cpuMeter, startPulseProcess, type ServerStats } from './pulse-process.js';
+import { BENCH_AUTH, cpuMeter, startPulseProcess, type ServerStats } from './pulse-process.js';
 import { busyNotes, cpuText, serverNotes, type BenchmarkResult } from './report.js';
 import {
   formatMiB,
@@ -53,7 +52,43 @@ export interface FreshnessRun {
   backgroundNonOk: Readonly<Record<string, number>>;
   /** CPU use while the markers ran, % of one core: the server, the bench process, other processes. */
   cpuPercent: { server: number; bench: number; others: number };
+  /** Mean time of the refresh stages while the markers ran (Pulse's own histograms), ms. */
+  stagesMs: StageMeans;
   server: ServerStats;
+}
+
+export interface StageMeans {
+  readonly modelRun: number;
+  readonly liveRecompute: number;
+}
+
+/** Sums and counts of the two refresh stages' histograms in `GET /metrics`. */
+async function stageTotals(
+  baseUrl: string,
+): Promise<Record<keyof StageMeans, { sum: number; count: number }>> {
+  const text = await (await fetch(`${baseUrl}/metrics`, { headers: BENCH_AUTH })).text();
+  const read = (metric: string, labels: string): { sum: number; count: number } => {
+    const value = (suffix: string): number => {
+      const line = text.split('\n').find((l) => l.startsWith(`${metric}_${suffix}${labels} `));
+      return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+    };
+    return { sum: value('sum'), count: value('count') };
+  };
+  return {
+    modelRun: read('pulse_model_run_seconds', '{status="success"}'),
+    liveRecompute: read('pulse_live_recompute_seconds', ''),
+  };
+}
+
+function stageMeans(
+  before: Awaited<ReturnType<typeof stageTotals>>,
+  after: Awaited<ReturnType<typeof stageTotals>>,
+): StageMeans {
+  const mean = (stage: keyof StageMeans): number => {
+    const count = after[stage].count - before[stage].count;
+    return count === 0 ? Number.NaN : ((after[stage].sum - before[stage].sum) / count) * 1000;
+  };
+  return { modelRun: mean('modelRun'), liveRecompute: mean('liveRecompute') };
 }
 
 /** A valid order.placed in EUR, placed now, with one line whose net is exactly `amountCents`. */
@@ -108,6 +143,8 @@ export interface Background {
   readonly quality?: boolean;
   /** More pulse.config.yaml (alert rules, say), appended to the bench's own. */
   readonly extraConfig?: string;
+  /** A warehouse with history to start on (copied), instead of an empty one. */
+  readonly seedDb?: string;
 }
 
 /** One run: a fresh Pulse under a background load, `markers` markers seen through `watch`. */
@@ -121,6 +158,7 @@ export async function freshnessOnce(
   const pulse = await startPulseProcess({
     quality: load.quality ?? true,
     ...(load.extraConfig ? { extraConfig: load.extraConfig } : {}),
+    ...(load.seedDb ? { seedDb: load.seedDb } : {}),
   });
   const background = startBackgroundLoad(
     pulse.url,
@@ -142,6 +180,7 @@ export async function freshnessOnce(
     watcher = await watch(pulse.url);
     const wait = watcher.wait;
     const cpu = cpuMeter(pulse);
+    const stagesBefore = await stageTotals(pulse.url);
     // Marker 0 warms the path up and is not recorded.
     for (let i = 0; i <= markers; i++) {
       const amountCents = (100_000 + i) * 100;
@@ -163,6 +202,7 @@ export async function freshnessOnce(
       await sleep(gaps.next() * BACKGROUND_TICK_MS);
     }
     const cpuPercent = cpu();
+    const stagesMs = stageMeans(stagesBefore, await stageTotals(pulse.url));
     await watcher.close();
     const load = await background.stop();
     const server = await pulse.stop();
@@ -177,6 +217,7 @@ export async function freshnessOnce(
       backgroundOfferedPerSecond: load.offeredPerSecond,
       backgroundNonOk: load.nonOk,
       cpuPercent,
+      stagesMs,
       server,
     };
   } finally {

@@ -6,7 +6,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKey } from '../src/security/index.js';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -168,12 +177,14 @@ export async function stopAllPulseProcesses(): Promise<void> {
 
 /**
  * Starts Pulse and resolves once `GET /readyz` answers 200; `extraConfig` is appended to its config
- * file; quality rules run after each refresh unless `quality` is false (a benchmark comparing).
+ * file; quality rules run after each refresh unless `quality` is false (a benchmark comparing);
+ * `seedDb` is a warehouse file Pulse starts on (a copy: the file itself is left as it was).
  */
 export async function startPulseProcess(
-  options: { extraConfig?: string; quality?: boolean } = {},
+  options: { extraConfig?: string; quality?: boolean; seedDb?: string } = {},
 ): Promise<PulseProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'pulse-bench-'));
+  if (options.seedDb) copyFileSync(options.seedDb, join(dir, 'bench.duckdb'));
   const port = await freePort();
   // Only our settings: a PULSE_* variable left in the shell must not change what is measured.
   const env = pulseEnv();

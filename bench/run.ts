@@ -4,7 +4,7 @@
  * section of BENCHMARKS.md.
  *
  *   node dist/bench/run.js [--runs N] [--seconds S] [--concurrency C] [--markers M]
- *                          [--only ingest|freshness|freshness-sse|kpi-reads|peers|alerts|file-drops|nats|dashboard|quality-pass|lineage-emission|marts]
+ *                          [--only ingest|freshness|freshness-sse|freshness-history|kpi-reads|peers|alerts|file-drops|nats|dashboard|quality-pass|lineage-emission|marts]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { runBackfillBenchmark } from './backfill.js';
 import { runFileDropsBenchmark } from './file-drops.js';
 import { runDashboardBenchmark } from './dashboard.js';
 import { runFreshnessBenchmark } from './freshness.js';
+import { runFreshnessHistoryBenchmark } from './freshness-history.js';
 import { runFreshnessSseBenchmark } from './freshness-sse.js';
 import { runIngestBenchmark } from './ingest.js';
 import { runKpiReadsBenchmark } from './kpi-reads.js';
@@ -53,6 +54,8 @@ const BENCHMARKS: Record<
   'quality-pass': (flags, log) => runQualityPassBenchmark({ runs: flags.runs, log }),
   'lineage-emission': (flags, log) => runLineageEmissionBenchmark({ runs: flags.runs, log }),
   marts: (flags, log) => runMartsBenchmark({ runs: flags.runs, seconds: flags.seconds, log }),
+  'freshness-history': (flags, log) =>
+    runFreshnessHistoryBenchmark({ runs: flags.runs, markers: flags.markers, log }),
   // Last: the 1M/min runs take most of the pass.
   'freshness-sse': (flags, log) =>
     runFreshnessSseBenchmark({ runs: flags.runs, markers: flags.markers, log }),
