@@ -13,7 +13,7 @@ import { copyFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BACKFILL_MEMORY_LIMIT } from '../src/warehouse/defaults.js';
-import { runPulseCli } from './pulse-cli.js';
+import { ingestGenerated, runPulseCli } from './pulse-cli.js';
 import type { BenchmarkResult } from './report.js';
 import { formatMiB, formatMs, formatNumber, formatPercent, formatRate } from './stats.js';
 
@@ -73,10 +73,8 @@ FROM orders`;
 /** Builds the bronze once: a generated day through `pulse ingest`, then the orders by SQL. */
 export async function buildBronze(dir: string, log: (line: string) => void): Promise<string> {
   const started = performance.now();
-  await runPulseCli(['generate', '--days', '1', '--rate', '6000', '--out', 'seed.ndjson'], dir);
   const path = join(dir, 'bronze.duckdb');
-  await runPulseCli(['ingest', 'seed.ndjson', '--db', path], dir);
-  rmSync(join(dir, 'seed.ndjson'));
+  await ingestGenerated(dir, ['--days', '1', '--rate', '6000'], path);
   const instance = await DuckDBInstance.create(path, { memory_limit: '2GB' });
   const connection = await instance.connect();
   try {

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BACKGROUND_PER_SECOND, BACKGROUND_TICK_MS, freshnessOnce, type FreshnessRun } from './freshness.js';
-import { runPulseCli } from './pulse-cli.js';
+import { ingestGenerated } from './pulse-cli.js';
 import { repeatRuns } from './repeat.js';
 import { busyNotes, cpuText, serverNotes, type BenchmarkResult, type Figure } from './report.js';
 import { SSE_PATH, openSseWatch } from './sse-watch.js';
@@ -39,10 +39,8 @@ interface Pair {
 async function buildSeed(dir: string, log: (line: string) => void): Promise<string> {
   const started = performance.now();
   const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
-  await runPulseCli(['generate', '--days', '1', '--from', yesterday, '--out', 'day.ndjson'], dir);
   const path = join(dir, 'seed.duckdb');
-  const ingest = await runPulseCli(['ingest', 'day.ndjson', '--db', path], dir);
-  rmSync(join(dir, 'day.ndjson'));
+  const ingest = await ingestGenerated(dir, ['--days', '1', '--from', yesterday], path);
   log(
     `freshness-history: seed day ${yesterday} ingested (${ingest.stdout.trim()}) in ` +
       `${formatNumber((performance.now() - started) / 1000, 1)} s, ${formatMiB(statSync(path).size)}`,

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { LiveKpis, loadCatalogue } from '../src/kpis/index.js';
 import { buildData, kpiSql, type BuiltData } from './peers-data.js';
 import { connectPg, pgType, type Pg } from './peers-pg.js';
-import { runPulseCli } from './pulse-cli.js';
+import { ingestGenerated } from './pulse-cli.js';
 import { formatNumber } from './stats.js';
 
 /** ~2 M events: 10 days at 5,200 orders a day (the generator's sessions, shipments… included). */
@@ -53,19 +53,12 @@ export async function setUpPeers(log: (line: string) => void): Promise<PeersFixt
   try {
     pg = await connectPg();
     const t0 = performance.now();
-    await runPulseCli(['generate', '--days', '1', '--rate', '300', '--out', 'schema.ndjson'], dir);
-    await runPulseCli(['ingest', 'schema.ndjson', '--db', 'schema.duckdb'], dir);
+    await ingestGenerated(dir, ['--days', '1', '--rate', '300'], 'schema.duckdb');
     const bronzeDb = join(dir, 'bronze.duckdb');
-    const loading = (async () => {
-      const args = ['generate', '--days', BRONZE.days, '--rate', BRONZE.rate, '--out', 'bronze.ndjson'];
-      await runPulseCli(args, dir);
-      const ingest = await runPulseCli(
-        ['ingest', 'bronze.ndjson', '--db', bronzeDb, '--batch', '20000'],
-        dir,
-      );
-      rmSync(join(dir, 'bronze.ndjson'));
-      return ingest;
-    })();
+    const loading = ingestGenerated(dir, ['--days', BRONZE.days, '--rate', BRONZE.rate], bronzeDb, [
+      '--batch',
+      '20000',
+    ]);
     // Awaited below, or on failure before the folder goes: an early rejection must not go unhandled.
     bronze = loading.catch(() => undefined);
     const dbPath = join(dir, 'peers.duckdb');

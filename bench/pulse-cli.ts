@@ -6,8 +6,8 @@
  * included) to stderr when the process exits.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { machineBusySeconds, pulseBin, pulseEnv } from './pulse-process.js';
 
@@ -80,4 +80,22 @@ export async function runPulseCli(args: readonly string[], cwd: string): Promise
     cpuSeconds,
     othersPercent: Math.max(0, ((busySeconds - cpuSeconds) / (wallMs / 1000)) * 100),
   };
+}
+
+/**
+ * A warehouse of generated traffic: `pulse generate <generateArgs> --out` an NDJSON file in `cwd`,
+ * `pulse ingest` of it into `db` (with `ingestArgs`), then the file is removed. Returns the ingest.
+ */
+export async function ingestGenerated(
+  cwd: string,
+  generateArgs: readonly string[],
+  db: string,
+  ingestArgs: readonly string[] = [],
+): Promise<CliRun> {
+  // Named after the warehouse, so that two of them built at once in one folder do not share a file.
+  const file = `${basename(db)}.ndjson`;
+  await runPulseCli(['generate', ...generateArgs, '--out', file], cwd);
+  const ingest = await runPulseCli(['ingest', file, '--db', db, ...ingestArgs], cwd);
+  rmSync(join(cwd, file));
+  return ingest;
 }
