@@ -328,6 +328,7 @@ export async function openPipeline(
   // Live values are recomputed on three connections at once: most of a refresh's latency.
   const liveConnections = [warehouse.reader, await warehouse.connect(), await warehouse.connect()];
   const live = new LiveKpis(liveConnections, catalogue, { timeZone, now: options.now, hold });
+  live.followRuns(runner);
   // The publisher reads its own DuckDB snapshot and never holds up ingest or the refresh loop.
   const publisher = options.marts
     ? new MartsPublisher(await warehouse.connect(), models, live, { ...options.marts, timeZone })

@@ -31,6 +31,12 @@ export interface Measure {
   readonly sql_by?: Readonly<Partial<Record<Dimension, string>>>;
   /** Named parts of a sum reported beside the value, with the sign they are reported in. */
   readonly components?: Readonly<Record<string, 1 | -1>>;
+  /**
+   * count_distinct only: every row of a key has the same `ts` (an order's lines share its
+   * placed_at), so a key falls in one minute and the distinct counts of minutes add up. The live
+   * values then sum minute buckets instead of counting the window's rows again at each refresh.
+   */
+  readonly one_time_per_key?: boolean;
 }
 
 export interface KpiDefinition {
@@ -76,6 +82,7 @@ const measureSchema = {
     sql: { type: 'string', minLength: 1 },
     sql_by: { type: 'object', propertyNames: { enum: DIMENSIONS }, additionalProperties: { type: 'string' } },
     components: { type: 'object', additionalProperties: { enum: [1, -1] } },
+    one_time_per_key: { type: 'boolean' },
   },
 };
 

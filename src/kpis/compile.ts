@@ -24,6 +24,11 @@ const REF = /\{\{\s*ref\(\s*'([a-z0-9_]+)'\s*\)\s*\}\}/g;
 const WEIGHT = /\{\{\s*weight\(\s*'([a-z0-9_]+)'\s*\)\s*\}\}/g;
 const AT = /\{\{\s*at\s*\}\}/g;
 
+/** The gold tables one measure's SQL reads. */
+export function refsOf(sql: string): string[] {
+  return [...new Set([...sql.matchAll(REF)].map((m) => m[1] as string))].sort();
+}
+
 /** The gold tables a KPI reads: its lineage one step up. */
 export function kpiInputs(kpi: KpiDefinition): string[] {
   const texts = [

@@ -93,7 +93,7 @@ GROUP BY ${grouping.groupBy}`,
  * The total and one breakdown per dimension in one pass: `dim` names the dimension of a row ('' for
  * the total) and `key` its value; `grouping()` tells a real NULL value from an aggregated-out column.
  */
-function groupingSets(
+export function groupingSets(
   dims: readonly Dimension[],
   always: readonly string[] = [],
 ): { columns: string; groupBy: string } {

@@ -13,7 +13,7 @@ import {
   type KpiPoint,
 } from './answer.js';
 import { isCustomerDimension, type Catalogue, type Dimension, type KpiDefinition } from './catalogue.js';
-import { kpiInputs } from './compile.js';
+import { kpiInputs, refsOf } from './compile.js';
 import {
   compileLiveMeasure,
   widenLiveRows,
@@ -23,6 +23,18 @@ import {
   type LiveWindows,
 } from './live-compile.js';
 import { resolveNamedWindow, type NamedWindow } from './windows.js';
+import { MinuteBuckets } from './live-buckets.js';
+import { summableByMinute } from './live-bucket-sql.js';
+import type { Measure } from './catalogue.js';
+import type { RunResult } from '../models/runner.js';
+
+/** What the live values need of the model runner to keep minute buckets: the runs' changed minutes. */
+export interface RunSource {
+  trackChangedMinutes(models: Iterable<string>): void;
+  onCommit(listener: (result: RunResult) => void): () => void;
+}
+
+let bucketSets = 0;
 
 /** One live value: a KPI in a named window, as a total or broken down by one dimension. */
 export interface LiveValue {
@@ -59,6 +71,9 @@ export class LiveKpis {
   #values: ReadonlyMap<string, LiveValue> = new Map();
   #computedAt: Date | undefined;
   #fullAt: Date | undefined;
+  /** Minute buckets per measure and breakdown set, once runs are followed (`followRuns`). */
+  #buckets: Map<string, MinuteBuckets> | undefined;
+  readonly #bucketPrefix = `b${(bucketSets += 1)}_`;
 
   /** With several connections, the KPIs are computed in parallel, one connection each at a time. */
   constructor(
@@ -73,6 +88,35 @@ export class LiveKpis {
     this.#catalogue = catalogue;
     this.#timeZone = options.timeZone;
     this.#now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * Sums the measures that allow it from minute buckets, kept current from what each committed
+   * run of `runner` changed. Without it every refresh aggregates the windows' rows (the reference).
+   */
+  followRuns(runner: RunSource): () => void {
+    const buckets = new Map<string, MinuteBuckets>();
+    this.#buckets = buckets;
+    const inputs = new Set<string>();
+    for (const kpi of this.#catalogue.kpis) {
+      for (const variant of measureVariants(kpi)) {
+        if (summableByMinute(variant.measure, variant.sql)) {
+          for (const input of refsOf(variant.sql)) inputs.add(input);
+        }
+      }
+    }
+    runner.trackChangedMinutes(inputs);
+    return runner.onCommit((result) => {
+      for (const bucket of buckets.values()) {
+        for (const input of bucket.inputs) {
+          const model = result.models.find((m) => m.model === input);
+          if (!model || model.mode === 'skipped') continue;
+          const minutes = result.changedMinutes.get(input);
+          if (model.mode === 'incremental' && minutes) bucket.note(minutes);
+          else if (model.mode !== 'incremental' || model.rows > 0) bucket.note('all');
+        }
+      }
+    });
   }
 
   get computedAt(): Date | undefined {
@@ -209,10 +253,11 @@ export class LiveKpis {
     ) => {
       const measure = side === 'num' ? numerator : kpi.denominator;
       if (!measure) return;
-      const long = await this.#query(
-        connection,
-        compileLiveMeasure(kpi, measure, windows, dims, sql ?? measure.sql),
-      );
+      const text = sql ?? measure.sql;
+      const buckets = this.#bucketsOf(kpi, side, measure, text, dims);
+      const long = buckets
+        ? await buckets.rows(connection, windows, now)
+        : await this.#query(connection, compileLiveMeasure(kpi, measure, windows, dims, text));
       for (const [key, row] of widenLiveRows(long)) {
         if (only && row.dim !== only) continue;
         rows.set(key, { ...rows.get(key), [side]: row });
@@ -267,6 +312,23 @@ export class LiveKpis {
       }
     }
     return values;
+  }
+
+  #bucketsOf(
+    kpi: KpiDefinition,
+    side: 'num' | 'den',
+    measure: Measure,
+    sql: string,
+    dims: readonly Dimension[],
+  ): MinuteBuckets | undefined {
+    if (!this.#buckets || !summableByMinute(measure, sql)) return undefined;
+    const id = `${kpi.id}|${side}|${sql}|${dims.join(',')}`;
+    let buckets = this.#buckets.get(id);
+    if (!buckets) {
+      buckets = new MinuteBuckets(`${this.#bucketPrefix}${this.#buckets.size}`, kpi, measure, sql, dims);
+      this.#buckets.set(id, buckets);
+    }
+    return buckets;
   }
 
   async #snapshot(
@@ -361,6 +423,21 @@ function fingerprint(answer: KpiAnswer): string {
     answer.quality,
     answer.quality_hold?.rules,
   ]);
+}
+
+/** Every measure SQL a KPI's live values run: each side's own, and its overrides per dimension. */
+function measureVariants(kpi: KpiDefinition): { measure: Measure; sql: string }[] {
+  return [kpi.numerator, kpi.denominator].flatMap((measure) =>
+    measure
+      ? [
+          { measure, sql: measure.sql },
+          ...liveDimensionsOf(kpi).flatMap((d) => {
+            const sql = measure.sql_by?.[d];
+            return sql ? [{ measure, sql }] : [];
+          }),
+        ]
+      : [],
+  );
 }
 
 /** Customer dimensions are answered on request with differential privacy, never held live. */

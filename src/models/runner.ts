@@ -5,6 +5,7 @@ import { queryRows } from '../warehouse/index.js';
 import type { ModelDefinition } from './definition.js';
 import { downstreamOf, orderModels } from './graph.js';
 import { renderModel } from './template.js';
+import { addReturnedMinutes, businessTimeColumns, minutesList, minutesOf } from './changed-minutes.js';
 
 /** Tables the models may read with `{{ source('…') }}`: the warehouse's landing zone. */
 export const SOURCES = ['bronze_events'] as const;
@@ -63,7 +64,15 @@ export interface RunResult {
   /** Time spent reading watermarks and catalog before the first model, and in COMMIT. */
   readonly setupMs: number;
   readonly commitMs: number;
+  /**
+   * For each tracked model the run rewrote incrementally: the minutes (epoch ms) of the business
+   * times of its old and new rows. A tracked model written in full is absent here: all changed.
+   */
+  readonly changedMinutes: ReadonlyMap<string, readonly number[]>;
 }
+
+/** Told of every run that committed, whatever started it (refresh, backfill, retry). */
+export type CommitListener = (result: RunResult) => void;
 
 interface ModelState {
   readonly watermark: bigint;
@@ -88,10 +97,23 @@ export class ModelRunner {
    * run reads the catalog again; a relation dropped behind the runner's back fails a run the same way.
    */
   #relations: Set<string> | undefined;
+  /** Models whose changed minutes a run reports, and their business-time columns once read. */
+  readonly #tracked = new Map<string, readonly string[] | undefined>();
+  readonly #commitListeners = new Set<CommitListener>();
 
   constructor(connection: DuckDBConnection, models: readonly ModelDefinition[]) {
     this.#connection = connection;
     this.models = orderModels(models, SOURCES);
+  }
+
+  /** Report the changed minutes of these models in each run's result (the live minute buckets). */
+  trackChangedMinutes(models: Iterable<string>): void {
+    for (const model of models) if (!this.#tracked.has(model)) this.#tracked.set(model, undefined);
+  }
+
+  onCommit(listener: CommitListener): () => void {
+    this.#commitListeners.add(listener);
+    return () => this.#commitListeners.delete(listener);
   }
 
   async run(options: RunOptions = {}): Promise<RunResult> {
@@ -134,6 +156,7 @@ export class ModelRunner {
       const written = new Map<string, number>();
       const states_: { model: string; hash: string }[] = [];
       const results: ModelRunResult[] = [];
+      const changedMinutes = new Map<string, readonly number[]>();
       const setupMs = performance.now() - started;
       for (const model of this.models) {
         if (selected && !selected.has(model.name)) continue;
@@ -153,7 +176,14 @@ export class ModelRunner {
         }
         const lo = full || !state ? -1n : state.watermark;
         await observer?.modelStarted(identity, model);
-        const { mode, rows } = await this.#materialize(model, full, lo, hi, options.upTo !== undefined);
+        const { mode, rows, minutes } = await this.#materialize(
+          model,
+          full,
+          lo,
+          hi,
+          options.upTo !== undefined,
+        );
+        if (minutes) changedMinutes.set(model.name, minutes);
         written.set(model.name, mode === 'view' ? (upstreamWrote ? 1 : 0) : rows);
         states_.push({ model: model.name, hash: model.hash });
         const modelResult = { model: model.name, mode, rows, durationMs: performance.now() - modelStarted };
@@ -194,11 +224,15 @@ export class ModelRunner {
         watermarkTo: hi,
         models: results,
         durationMs: performance.now() - started,
+        changedMinutes,
       };
       observer?.runCommitted(identity, result);
+      for (const listener of this.#commitListeners) listener(result);
       return result;
     } catch (error) {
       await connection.run('ROLLBACK').catch(() => undefined);
+      // A column list read inside the failed transaction may describe a table that was rolled back.
+      for (const model of this.#tracked.keys()) this.#tracked.set(model, undefined);
       await this.#recordFailure(identity, options, performance.now() - started, error);
       observer?.runFailed(identity, error);
       throw error;
@@ -256,7 +290,7 @@ export class ModelRunner {
     lo: bigint,
     hi: bigint,
     bounded: boolean,
-  ): Promise<{ mode: ModelRunResult['mode']; rows: number }> {
+  ): Promise<{ mode: ModelRunResult['mode']; rows: number; minutes?: number[] }> {
     const connection = this.#connection;
     // A bounded run reads bronze only up to hi (a retry); otherwise the transaction's snapshot is the bound.
     const resolve = (name: string): string =>
@@ -275,9 +309,11 @@ export class ModelRunner {
         connection,
         `CREATE OR REPLACE TABLE ${model.name} AS SELECT * FROM (${render(false)})${order}`,
       );
+      if (this.#tracked.has(model.name)) this.#tracked.set(model.name, undefined);
       return { mode: 'full', rows };
     }
-    if (model.uniqueKey.length === 0) {
+    const tracked = this.#tracked.has(model.name);
+    if (model.uniqueKey.length === 0 && !tracked) {
       // Append-only: the new rows go straight in.
       const inserted = await connection.run(
         `INSERT INTO ${model.name} SELECT * FROM (${render(true)})${order}`,
@@ -289,12 +325,33 @@ export class ModelRunner {
       `CREATE OR REPLACE TEMP TABLE ${DELTA_TABLE} AS ${render(true)}`,
     );
     // Most runs touch no row of most models: the delete and insert would find nothing to do.
-    if (changed === 0) return { mode: 'incremental', rows: 0 };
-    const match = model.uniqueKey.map((column) => `${model.name}.${column} = d.${column}`).join(' AND ');
-    await connection.run(`DELETE FROM ${model.name} USING ${DELTA_TABLE} d WHERE ${match}`);
+    if (changed === 0) return { mode: 'incremental', rows: 0, ...(tracked ? { minutes: [] } : {}) };
+    const columns = tracked ? await this.#timeColumns(model.name) : [];
+    const minutes = new Set(tracked ? await minutesOf(connection, DELTA_TABLE, columns) : []);
+    if (model.uniqueKey.length > 0) {
+      const match = model.uniqueKey.map((column) => `${model.name}.${column} = d.${column}`).join(' AND ');
+      const remove = `DELETE FROM ${model.name} USING ${DELTA_TABLE} d WHERE ${match}`;
+      if (tracked && columns.length > 0) {
+        // The old versions' minutes too: a row that moved, or left a measure, changed them.
+        const old = await connection.runAndReadAll(
+          `${remove} RETURNING ${minutesList(columns, model.name)} AS ms`,
+        );
+        addReturnedMinutes(old.getRowObjectsJson(), minutes);
+      } else {
+        await connection.run(remove);
+      }
+    }
     const inserted = await connection.run(`INSERT INTO ${model.name} SELECT * FROM ${DELTA_TABLE}${order}`);
     const rows = inserted.rowsChanged;
-    return { mode: 'incremental', rows };
+    return { mode: 'incremental', rows, ...(tracked ? { minutes: [...minutes].sort((a, b) => a - b) } : {}) };
+  }
+
+  async #timeColumns(model: string): Promise<readonly string[]> {
+    const known = this.#tracked.get(model);
+    if (known) return known;
+    const columns = await businessTimeColumns(this.#connection, model);
+    this.#tracked.set(model, columns);
+    return columns;
   }
 
   /**

@@ -2,12 +2,8 @@ import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { generateEvents } from '../../src/generator/index.js';
-import {
-  isCustomerDimension,
-  loadCatalogue,
-  type KpiAnswer,
-  type NamedWindow,
-} from '../../src/kpis/index.js';
+import type { KpiAnswer } from '../../src/kpis/index.js';
+import { assertLiveMatchesEngine } from '../support/live-compare.js';
 import { orderEvent, startTestPulse, type TestPulse } from '../support/pulse.js';
 
 const NOW = new Date('2026-03-10T12:00:00Z');
@@ -74,32 +70,7 @@ describe('live KPIs', () => {
   after(async () => pulse?.dispose());
 
   it('holds, for every KPI, window and breakdown, exactly what the engine computes for that window', async () => {
-    let compared = 0;
-    for (const kpi of loadCatalogue().kpis) {
-      for (const window of ['today', '1h', '24h'] as NamedWindow[]) {
-        // Customer attributes are answered on request with differential privacy, never held live.
-        for (const by of [undefined, ...kpi.dimensions.filter((d) => !isCustomerDimension(d))]) {
-          const live = pulse.live.get(kpi.id, window, by ?? null) as KpiAnswer;
-          assert.ok(live, `${kpi.id} ${window} ${by ?? ''} is live`);
-          const computed = await pulse.engine.compute(kpi.id, {
-            from: live.window.from,
-            to: live.window.to,
-            by,
-          });
-          const pick = (a: KpiAnswer) => [
-            a.value,
-            a.numerator,
-            a.denominator,
-            a.components,
-            a.revenue_share,
-            a.as_of,
-            a.breakdown,
-          ];
-          assert.deepEqual(pick(live), pick(computed), `${kpi.id} ${window} ${by ?? ''}`);
-          compared += 1;
-        }
-      }
-    }
+    const compared = await assertLiveMatchesEngine(pulse);
     // 3 windows × (6 totals + breakdowns: net 5, conversion 1, SLA 4, returns 5, CSAT 3, inventory 2)
     assert.equal(compared, 3 * (6 + 5 + 1 + 4 + 5 + 3 + 2));
     const today = pulse.live.get('net_revenue', 'today') as KpiAnswer;

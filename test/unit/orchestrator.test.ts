@@ -9,6 +9,7 @@ const result = (runId: string): RunResult => ({
   watermarkFrom: null,
   watermarkTo: 1n,
   models: [],
+  changedMinutes: new Map(),
   durationMs: 1,
   setupMs: 0,
   commitMs: 0,

@@ -1,0 +1,60 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { queryRows } from '../warehouse/index.js';
+
+const MINUTE_MS = 60_000;
+
+/**
+ * The business-time columns of a model: its TIMESTAMP columns but the bookkeeping ones (`_…`).
+ * A KPI measure's `ts` is one of them, so the minutes of these columns in the rows a run rewrote
+ * are the minutes whose aggregates the run may have changed.
+ */
+export async function businessTimeColumns(connection: DuckDBConnection, table: string): Promise<string[]> {
+  const rows = await queryRows(
+    connection,
+    `SELECT column_name FROM duckdb_columns()
+     WHERE table_name = $table AND schema_name = 'main' AND database_name = current_database()
+       AND data_type IN ('TIMESTAMP WITH TIME ZONE', 'TIMESTAMP') AND column_name NOT LIKE '\\_%' ESCAPE '\\'
+     ORDER BY column_index`,
+    { table },
+  );
+  return rows.map((row) => String(row.column_name));
+}
+
+/** A list of the minutes (epoch ms) of `columns`, qualified by `alias` when given. */
+export function minutesList(columns: readonly string[], alias?: string): string {
+  const prefix = alias ? `${alias}.` : '';
+  return `[${columns.map((column) => `epoch_ms(date_trunc('minute', ${prefix}${column}))`).join(', ')}]`;
+}
+
+/** The distinct minutes of `columns` over a table's rows (the delta a run wrote). */
+export async function minutesOf(
+  connection: DuckDBConnection,
+  table: string,
+  columns: readonly string[],
+): Promise<number[]> {
+  if (columns.length === 0) return [];
+  const rows = await queryRows(
+    connection,
+    `SELECT DISTINCT m FROM (SELECT unnest(${minutesList(columns)}) AS m FROM ${table}) WHERE m IS NOT NULL`,
+  );
+  return rows.map((row) => Number(row.m));
+}
+
+/** Adds the minutes of `RETURNING <minutesList> AS ms` rows to `into`. */
+export function addReturnedMinutes(rows: readonly Record<string, unknown>[], into: Set<number>): void {
+  for (const row of rows) {
+    for (const minute of (row.ms as unknown[] | null) ?? []) {
+      if (minute !== null && minute !== undefined) into.add(Number(minute));
+    }
+  }
+}
+
+export function floorMinute(ms: number): number {
+  return Math.floor(ms / MINUTE_MS) * MINUTE_MS;
+}
+
+export function ceilMinute(ms: number): number {
+  return Math.ceil(ms / MINUTE_MS) * MINUTE_MS;
+}
+
+export { MINUTE_MS };
