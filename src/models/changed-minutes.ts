@@ -1,8 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { queryRows } from '../warehouse/index.js';
 
-const MINUTE_MS = 60_000;
-
 /**
  * The business-time columns of a model: its TIMESTAMP columns but the bookkeeping ones (`_…`).
  * A KPI measure's `ts` is one of them, so the minutes of these columns in the rows a run rewrote
@@ -48,13 +46,3 @@ export function addReturnedMinutes(rows: readonly Record<string, unknown>[], int
     }
   }
 }
-
-export function floorMinute(ms: number): number {
-  return Math.floor(ms / MINUTE_MS) * MINUTE_MS;
-}
-
-export function ceilMinute(ms: number): number {
-  return Math.ceil(ms / MINUTE_MS) * MINUTE_MS;
-}
-
-export { MINUTE_MS };
