@@ -2,6 +2,9 @@ import type { Dimension, KpiDefinition, Measure } from './catalogue.js';
 import { expandMeasureSql, type CompiledQuery } from './compile.js';
 import { groupingSets } from './live-compile.js';
 
+/** The label of the part-minute since the last whole minute, which the windows share. */
+export const TAIL = 'tail';
+
 /** A half-open span of business time in epoch ms, and the window alias it counts for. */
 export interface Span {
   readonly from: number;
@@ -74,8 +77,8 @@ GROUP BY ${grouping.groupBy}`,
 /**
  * The live rows of a measure in the shape `compileLiveMeasure` answers (win, dim, key, v, asof,
  * newest, c_*): each window sums the buckets of its whole minutes (`closed`, by window alias) and
- * aggregates its own rows at the edges (`edges`: the part-minutes at its start and since the
- * last whole minute).
+ * aggregates its own rows at the edges (`edges`, by window alias), plus the part-minute labelled
+ * `tail`, read once and added to each window of `sharing`.
  */
 export function compileBucketedLive(
   kpi: KpiDefinition,
@@ -85,33 +88,39 @@ export function compileBucketedLive(
   table: string,
   closed: readonly LabelledSpan[],
   edges: readonly LabelledSpan[],
+  sharing: readonly string[],
 ): CompiledQuery {
   const params: Record<string, string> = {};
   const components = Object.keys(measure.components ?? {});
   const columns = ['v', 'last_ts', 'last_ingest', ...components.map((name) => `c_${name}`)];
   const total = kpi.kind === 'money' ? 'round(sum(v), 2)' : 'sum(v)';
-  const parts: string[] = [];
-  if (closed.length > 0) {
-    const values = closed.map((span, i) => {
-      params[`cf${i}`] = new Date(span.from).toISOString();
-      params[`ct${i}`] = new Date(span.to).toISOString();
-      return `('${span.label}', $cf${i}::TIMESTAMPTZ, $ct${i}::TIMESTAMPTZ)`;
-    });
-    parts.push(`SELECT w_.name AS win, b_.dim, b_.key, ${columns.map((c) => `b_.${c}`).join(', ')}
-  FROM ${table} AS b_ JOIN (VALUES ${values.join(', ')}) AS w_(name, f, t) ON b_.minute >= w_.f AND b_.minute < w_.t`);
-  }
-  if (edges.length > 0) {
-    const grouping = groupingSets(dimensions, ['span_']);
-    parts.push(`SELECT span_ AS win, ${grouping.columns}, ${partials(measure)}
-  FROM (${spanRows(kpi, sql, edges, params, 'e')}) AS rows_
-  GROUP BY ${grouping.groupBy}`);
-  }
+  const closedValues = closed.map((span, i) => {
+    params[`cf${i}`] = new Date(span.from).toISOString();
+    params[`ct${i}`] = new Date(span.to).toISOString();
+    return `('${span.label}', $cf${i}::TIMESTAMPTZ, $ct${i}::TIMESTAMPTZ)`;
+  });
+  // Which window each edge label counts for: its own, and the shared tail for each window sharing it.
+  const labels = [...new Set(edges.map((span) => span.label))];
+  const targets = labels.flatMap((label) =>
+    label === TAIL ? sharing.map((name) => `('${label}', '${name}')`) : [`('${label}', '${label}')`],
+  );
+  const grouping = groupingSets(dimensions, ['span_']);
   const componentTotals = components.map(
     (name) => `,\n       round(sum(c_${name}), 2)::VARCHAR AS c_${name}`,
   );
   return {
     sql: `SELECT win, dim, key, ${total}::VARCHAR AS v, epoch_ms(max(last_ts)) AS asof, epoch_ms(max(last_ingest)) AS newest${componentTotals.join('')}
-FROM (${parts.join('\nUNION ALL\n')}) AS parts_
+FROM (
+  SELECT w_.name AS win, b_.dim, b_.key, ${columns.map((c) => `b_.${c}`).join(', ')}
+  FROM ${table} AS b_ JOIN (VALUES ${closedValues.join(', ')}) AS w_(name, f, t) ON b_.minute >= w_.f AND b_.minute < w_.t
+  UNION ALL
+  SELECT m_.name AS win, e_.dim, e_.key, ${columns.map((c) => `e_.${c}`).join(', ')}
+  FROM (
+    SELECT span_ AS label, ${grouping.columns}, ${partials(measure)}
+    FROM (${spanRows(kpi, sql, edges, params, 'e')}) AS rows_
+    GROUP BY ${grouping.groupBy}
+  ) AS e_ JOIN (VALUES ${targets.join(', ')}) AS m_(label, name) ON e_.label = m_.label
+) AS parts_
 GROUP BY win, dim, key`,
     params,
   };

@@ -1,6 +1,12 @@
 import type { Dimension, KpiDefinition, Measure } from './catalogue.js';
 import { refsOf } from './compile.js';
-import { compileBucketRows, compileBucketedLive, type LabelledSpan, type Span } from './live-bucket-sql.js';
+import {
+  compileBucketRows,
+  compileBucketedLive,
+  TAIL,
+  type LabelledSpan,
+  type Span,
+} from './live-bucket-sql.js';
 import type { LiveWindows } from './live-compile.js';
 import { LIVE_WINDOWS, windowAlias } from './live-compile.js';
 import type { PreparedQueries, Row } from '../warehouse/index.js';
@@ -70,19 +76,27 @@ export class MinuteBuckets {
     const starts = LIVE_WINDOWS.map((name) => windows[name].from.getTime());
     const need = { from: Math.min(end, ...starts.map(ceilMinute)), to: end };
     await this.#bringUpTo(connection, need);
+    // Every window ends now and shares the part-minute since `end`, read once. Each has one span of
+    // whole minutes and one part-minute at its start, empty ones included: the SQL text stays the
+    // same from one refresh to the next, so its prepared statement does too.
+    const tail = { label: TAIL, from: end, to: now.getTime() };
     const closed: LabelledSpan[] = [];
-    const edges: LabelledSpan[] = [];
+    const edges: LabelledSpan[] = [tail];
+    const sharing: string[] = [];
     for (const name of LIVE_WINDOWS) {
       const label = windowAlias(name);
       const from = windows[name].from.getTime();
-      const to = windows[name].to.getTime();
-      const wholeFrom = Math.min(Math.max(ceilMinute(from), need.from), end);
-      if (from < wholeFrom) edges.push({ label, from, to: Math.min(wholeFrom, to) });
-      if (wholeFrom < end) closed.push({ label, from: wholeFrom, to: end });
-      const tailFrom = Math.max(end, from);
-      if (tailFrom < to) edges.push({ label, from: tailFrom, to });
+      if (from > end) {
+        // Starts inside the current minute (a midnight off the minute): its own rows only.
+        edges.push({ label, from, to: tail.to });
+        closed.push({ label, from: end, to: end });
+        continue;
+      }
+      const wholeFrom = Math.max(ceilMinute(from), need.from);
+      edges.push({ label, from, to: Math.min(wholeFrom, end) });
+      closed.push({ label, from: Math.min(wholeFrom, end), to: end });
+      sharing.push(label);
     }
-    if (closed.length === 0 && edges.length === 0) return [];
     const query = compileBucketedLive(
       this.#kpi,
       this.#measure,
@@ -91,6 +105,7 @@ export class MinuteBuckets {
       this.#table,
       closed,
       edges,
+      sharing,
     );
     return connection.rows(query.sql, query.params);
   }
@@ -114,7 +129,7 @@ export class MinuteBuckets {
       const minutes = [...dirty].filter((m) => m >= need.from && m < held.to);
       const spans = minutes.map((m) => ({ from: m, to: m + MINUTE_MS }));
       if (held.to < need.to) spans.push({ from: held.to, to: need.to });
-      const rebuild = capSpans(mergeSpans(spans));
+      const rebuild = padSpans(capSpans(mergeSpans(spans)));
       if (held.from < need.from || rebuild.length > 0) {
         const params: Record<string, string> = { evict: new Date(need.from).toISOString() };
         const where = rebuild.map((span, i) => {
@@ -139,6 +154,18 @@ export class MinuteBuckets {
       throw error;
     }
   }
+}
+
+/**
+ * Padded with empty spans to 1, 2, 4 or 8: a refresh's SQL then takes one of four texts, and the
+ * prepared statements stay few (each holds a plan).
+ */
+function padSpans(spans: readonly Span[]): Span[] {
+  if (spans.length === 0) return [];
+  let size = 1;
+  while (size < spans.length) size *= 2;
+  const last = spans[spans.length - 1] as Span;
+  return [...spans, ...Array.from({ length: size - spans.length }, () => ({ from: last.to, to: last.to }))];
 }
 
 /** Sorted spans with touching or overlapping ones joined. */
