@@ -23,18 +23,9 @@ import {
   type LiveWindows,
 } from './live-compile.js';
 import { resolveNamedWindow, type NamedWindow } from './windows.js';
-import { MinuteBuckets } from './live-buckets.js';
+import { LiveBucketSet, type RunSource } from './live-bucket-set.js';
 import { summableByMinute } from './live-bucket-sql.js';
 import type { Measure } from './catalogue.js';
-import type { RunResult } from '../models/runner.js';
-
-/** What the live values need of the model runner to keep minute buckets: the runs' changed minutes. */
-export interface RunSource {
-  trackChangedMinutes(models: Iterable<string>): void;
-  onCommit(listener: (result: RunResult) => void): () => void;
-}
-
-let bucketSets = 0;
 
 /** One live value: a KPI in a named window, as a total or broken down by one dimension. */
 export interface LiveValue {
@@ -72,8 +63,9 @@ export class LiveKpis {
   #computedAt: Date | undefined;
   #fullAt: Date | undefined;
   /** Minute buckets per measure and breakdown set, once runs are followed (`followRuns`). */
-  #buckets: Map<string, MinuteBuckets> | undefined;
-  readonly #bucketPrefix = `b${(bucketSets += 1)}_`;
+  #buckets: LiveBucketSet | undefined;
+  /** How long each KPI took at its last recompute, to start the slowest first. */
+  readonly #costMs = new Map<string, number>();
 
   /** With several connections, the KPIs are computed in parallel, one connection each at a time. */
   constructor(
@@ -95,28 +87,13 @@ export class LiveKpis {
    * run of `runner` changed. Without it every refresh aggregates the windows' rows (the reference).
    */
   followRuns(runner: RunSource): () => void {
-    const buckets = new Map<string, MinuteBuckets>();
-    this.#buckets = buckets;
-    const inputs = new Set<string>();
-    for (const kpi of this.#catalogue.kpis) {
-      for (const variant of measureVariants(kpi)) {
-        if (summableByMinute(variant.measure, variant.sql)) {
-          for (const input of refsOf(variant.sql)) inputs.add(input);
-        }
-      }
-    }
-    runner.trackChangedMinutes(inputs);
-    return runner.onCommit((result) => {
-      for (const bucket of buckets.values()) {
-        for (const input of bucket.inputs) {
-          const model = result.models.find((m) => m.model === input);
-          if (!model || model.mode === 'skipped') continue;
-          const minutes = result.changedMinutes.get(input);
-          if (model.mode === 'incremental' && minutes) bucket.note(minutes);
-          else if (model.mode !== 'incremental' || model.rows > 0) bucket.note('all');
-        }
-      }
-    });
+    const inputs = this.#catalogue.kpis.flatMap((kpi) =>
+      measureVariants(kpi).flatMap((variant) =>
+        summableByMinute(variant.measure, variant.sql) ? refsOf(variant.sql) : [],
+      ),
+    );
+    this.#buckets = new LiveBucketSet(runner, inputs);
+    return this.#buckets.unfollow;
   }
 
   get computedAt(): Date | undefined {
@@ -167,17 +144,21 @@ export class LiveKpis {
     const previous = this.#values;
     const full = !changedModels || !this.#fullAt || now.getTime() - this.#fullAt.getTime() >= maxAgeMs;
     const computed = new Map<string, LiveValue[]>();
-    const computeAll = async (kpis: readonly KpiDefinition[]): Promise<void> => {
+    const computeAll = async (due: readonly KpiDefinition[]): Promise<void> => {
+      // The slowest first (as last measured): the recompute ends when its longest chain of work does.
+      const kpis = [...due].sort((a, b) => (this.#costMs.get(b.id) ?? 0) - (this.#costMs.get(a.id) ?? 0));
       let cursor = 0;
       const work = async (connection: PreparedQueries): Promise<void> => {
         while (cursor < kpis.length) {
           const kpi = kpis[cursor++] as KpiDefinition;
+          const started = performance.now();
           computed.set(
             kpi.id,
             kpi.snapshot
               ? await this.#snapshot(connection, kpi, windows, now)
               : await this.#additive(connection, kpi, windows, now),
           );
+          this.#costMs.set(kpi.id, performance.now() - started);
         }
       };
       await Promise.all(this.#connections.map(work));
@@ -254,7 +235,7 @@ export class LiveKpis {
       const measure = side === 'num' ? numerator : kpi.denominator;
       if (!measure) return;
       const text = sql ?? measure.sql;
-      const buckets = this.#bucketsOf(kpi, side, measure, text, dims);
+      const buckets = this.#buckets?.of(kpi, side, measure, text, dims);
       const long = buckets
         ? await buckets.rows(connection, windows, now)
         : await this.#query(connection, compileLiveMeasure(kpi, measure, windows, dims, text));
@@ -312,23 +293,6 @@ export class LiveKpis {
       }
     }
     return values;
-  }
-
-  #bucketsOf(
-    kpi: KpiDefinition,
-    side: 'num' | 'den',
-    measure: Measure,
-    sql: string,
-    dims: readonly Dimension[],
-  ): MinuteBuckets | undefined {
-    if (!this.#buckets || !summableByMinute(measure, sql)) return undefined;
-    const id = `${kpi.id}|${side}|${sql}|${dims.join(',')}`;
-    let buckets = this.#buckets.get(id);
-    if (!buckets) {
-      buckets = new MinuteBuckets(`${this.#bucketPrefix}${this.#buckets.size}`, kpi, measure, sql, dims);
-      this.#buckets.set(id, buckets);
-    }
-    return buckets;
   }
 
   async #snapshot(
