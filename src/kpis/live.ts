@@ -64,8 +64,6 @@ export class LiveKpis {
   #fullAt: Date | undefined;
   /** Minute buckets per measure and breakdown set, once runs are followed (`followRuns`). */
   #buckets: LiveBucketSet | undefined;
-  /** How long each KPI took at its last recompute, to start the slowest first. */
-  readonly #costMs = new Map<string, number>();
 
   /** With several connections, the KPIs are computed in parallel, one connection each at a time. */
   constructor(
@@ -144,21 +142,17 @@ export class LiveKpis {
     const previous = this.#values;
     const full = !changedModels || !this.#fullAt || now.getTime() - this.#fullAt.getTime() >= maxAgeMs;
     const computed = new Map<string, LiveValue[]>();
-    const computeAll = async (due: readonly KpiDefinition[]): Promise<void> => {
-      // The slowest first (as last measured): the recompute ends when its longest chain of work does.
-      const kpis = [...due].sort((a, b) => (this.#costMs.get(b.id) ?? 0) - (this.#costMs.get(a.id) ?? 0));
+    const computeAll = async (kpis: readonly KpiDefinition[]): Promise<void> => {
       let cursor = 0;
       const work = async (connection: PreparedQueries): Promise<void> => {
         while (cursor < kpis.length) {
           const kpi = kpis[cursor++] as KpiDefinition;
-          const started = performance.now();
           computed.set(
             kpi.id,
             kpi.snapshot
               ? await this.#snapshot(connection, kpi, windows, now)
               : await this.#additive(connection, kpi, windows, now),
           );
-          this.#costMs.set(kpi.id, performance.now() - started);
         }
       };
       await Promise.all(this.#connections.map(work));
