@@ -11,18 +11,18 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BACKGROUND_PER_SECOND, BACKGROUND_TICK_MS, freshnessOnce, type FreshnessRun } from './freshness.js';
+import {
+  BACKGROUND_PER_SECOND,
+  BACKGROUND_TICK_MS,
+  freshnessOnce,
+  type FreshnessOptions,
+  type FreshnessRun,
+} from './freshness.js';
 import { ingestGenerated } from './pulse-cli.js';
 import { repeatRuns } from './repeat.js';
 import { busyNotes, cpuText, serverNotes, type BenchmarkResult, type Figure } from './report.js';
 import { SSE_PATH, openSseWatch } from './sse-watch.js';
 import { formatMiB, formatMs, formatNumber, formatPercent, percentile } from './stats.js';
-
-export interface FreshnessHistoryOptions {
-  readonly runs: number;
-  readonly markers: number;
-  readonly log: (line: string) => void;
-}
 
 /** With history a marker takes seconds: more than this many would make one run last many minutes. */
 const MAX_MARKERS = 30;
@@ -48,9 +48,7 @@ async function buildSeed(dir: string, log: (line: string) => void): Promise<stri
   return path;
 }
 
-export async function runFreshnessHistoryBenchmark(
-  options: FreshnessHistoryOptions,
-): Promise<BenchmarkResult> {
+export async function runFreshnessHistoryBenchmark(options: FreshnessOptions): Promise<BenchmarkResult> {
   const markers = Math.min(options.markers, MAX_MARKERS);
   const dir = mkdtempSync(join(tmpdir(), 'pulse-bench-history-'));
   try {

@@ -12,7 +12,13 @@ import {
   type KpiAnswer,
   type KpiPoint,
 } from './answer.js';
-import { isCustomerDimension, type Catalogue, type Dimension, type KpiDefinition } from './catalogue.js';
+import {
+  isCustomerDimension,
+  type Catalogue,
+  type Dimension,
+  type KpiDefinition,
+  type Measure,
+} from './catalogue.js';
 import { kpiInputs, refsOf } from './compile.js';
 import {
   compileLiveMeasure,
@@ -25,7 +31,6 @@ import {
 import { resolveNamedWindow, type NamedWindow } from './windows.js';
 import { LiveBucketSet, type RunSource } from './live-bucket-set.js';
 import { summableByMinute } from './live-bucket-sql.js';
-import type { Measure } from './catalogue.js';
 
 /** One live value: a KPI in a named window, as a total or broken down by one dimension. */
 export interface LiveValue {
