@@ -1,15 +1,16 @@
 /**
  * KPI reads: `GET /v1/kpis` from 50 keep-alive connections, one request in flight on each, for 10 s,
  * while the thesis background load (50,000 generated events a minute) runs, on a fresh Pulse each
- * run: requests answered per second and the latency of each (p50, p99). Client: node:http `request`
- * with a keep-alive Agent, the lighter of the two candidates (http-load.ts).
+ * run: requests answered per second and the latency of each (p50, p99). Client: wrk (wrk-load.ts), a
+ * process of its own, or node:http's `request` (http-load.ts) where wrk is not installed.
  *
  * Baseline, in the same run, before Pulse starts: the same client for the same time against a bare
- * `http.createServer` on a worker thread of the bench process answering a fixed 2 KB JSON body: what
- * this client and Node's HTTP stack reach on this machine, the ceiling.
+ * `http.createServer` on a worker thread of the bench process answering a fixed JSON body of about
+ * the size of Pulse's answer: what this client and Node's HTTP stack reach here, the ceiling.
  */
 import { backgroundSimulator, startBackgroundLoad } from './background-load.js';
 import { readLoad, startBaselineServer, type Reads } from './http-load.js';
+import { bodyBytesOf, wrkAvailable, wrkLoad, type WrkReads } from './wrk-load.js';
 import { BACKGROUND_PER_SECOND, BACKGROUND_TICK_MS } from './freshness.js';
 import {
   BENCH_AUTH,
@@ -30,7 +31,7 @@ export interface KpiReadsOptions {
 const CONNECTIONS = 50;
 const SECONDS = 10;
 const WARMUP_SECONDS = 2;
-const BODY_BYTES = 2_048;
+const BODY_BYTES = 4_400;
 const PATH = '/v1/kpis';
 const SEED = 11;
 
@@ -45,34 +46,57 @@ export interface KpiReadsRun {
   server: ServerStats;
 }
 
-async function baselineReads(): Promise<{ reads: Reads; othersPercent: number }> {
+/** wrk where it is installed; node:http's client otherwise (a lower ceiling: see the baseline). */
+type ReadClient = 'wrk' | 'node:http';
+
+async function readsOf(
+  client: ReadClient,
+  url: string,
+  headers: Readonly<Record<string, string>>,
+  seconds: number,
+): Promise<WrkReads> {
+  if (client === 'node:http')
+    return { ...(await readLoad(url, { ...headers }, seconds, CONNECTIONS)), clientCpuSeconds: 0 };
+  const reads = await wrkLoad(url, headers, seconds, CONNECTIONS);
+  return { ...reads, bodyBytes: await bodyBytesOf(url, headers) };
+}
+
+async function baselineReads(client: ReadClient): Promise<{ reads: Reads; othersPercent: number }> {
   const server = await startBaselineServer(BODY_BYTES);
   try {
     const url = `${server.url}${PATH}`;
-    await readLoad(url, {}, WARMUP_SECONDS, CONNECTIONS);
+    await readsOf(client, url, {}, WARMUP_SECONDS);
     const machine = machineBusySeconds();
     const own = process.cpuUsage();
     const t0 = performance.now();
-    const reads = await readLoad(url, {}, SECONDS, CONNECTIONS);
+    const reads = await readsOf(client, url, {}, SECONDS);
     const used = process.cpuUsage(own);
-    const others = machineBusySeconds() - machine - (used.user + used.system) / 1e6;
+    const others = machineBusySeconds() - machine - (used.user + used.system) / 1e6 - reads.clientCpuSeconds;
     return { reads, othersPercent: Math.max(0, (others / ((performance.now() - t0) / 1000)) * 100) };
   } finally {
     await server.stop();
   }
 }
 
-async function kpiReadsOnce(run: number): Promise<KpiReadsRun> {
-  const baseline = await baselineReads();
+async function kpiReadsOnce(run: number, client: ReadClient): Promise<KpiReadsRun> {
+  const baseline = await baselineReads(client);
   const pulse = await startPulseProcess();
   const simulator = backgroundSimulator(SEED + run, BACKGROUND_PER_SECOND);
   const background = startBackgroundLoad(pulse.url, simulator, BACKGROUND_PER_SECOND, BACKGROUND_TICK_MS);
   try {
     // The warm-up also lets the first refreshes fill the live values the route answers from.
-    await readLoad(`${pulse.url}${PATH}`, { ...BENCH_AUTH }, WARMUP_SECONDS, CONNECTIONS);
+    await readsOf(client, `${pulse.url}${PATH}`, BENCH_AUTH, WARMUP_SECONDS);
     const cpu = cpuMeter(pulse);
-    const reads = await readLoad(`${pulse.url}${PATH}`, { ...BENCH_AUTH }, SECONDS, CONNECTIONS);
-    const cpuPercent = cpu();
+    const t0 = performance.now();
+    const reads = await readsOf(client, `${pulse.url}${PATH}`, BENCH_AUTH, SECONDS);
+    const measured = cpu();
+    // wrk is a process of its own: its CPU is the client's, not the other processes'.
+    const clientPercent = (reads.clientCpuSeconds / ((performance.now() - t0) / 1000)) * 100;
+    const cpuPercent = {
+      server: measured.server,
+      bench: measured.bench + clientPercent,
+      others: Math.max(0, measured.others - clientPercent),
+    };
     const load = await background.stop();
     const server = await pulse.stop();
     return {
@@ -92,8 +116,11 @@ async function kpiReadsOnce(run: number): Promise<KpiReadsRun> {
 }
 
 export async function runKpiReadsBenchmark(options: KpiReadsOptions): Promise<BenchmarkResult> {
+  const client: ReadClient = wrkAvailable() ? 'wrk' : 'node:http';
+  if (client === 'node:http')
+    options.log('kpi-reads: wrk is not installed (apt-get install wrk): node:http client');
   const once = async (i: number): Promise<KpiReadsRun> => {
-    const run = await kpiReadsOnce(i);
+    const run = await kpiReadsOnce(i, client);
     options.log(
       `kpi-reads run ${i}/${options.runs}: ${formatRate(run.pulse.perSecond, 'req/s')} (baseline ` +
         `${formatRate(run.baseline.perSecond, 'req/s')}), p50 ${formatMs(run.pulse.p50Ms)}, p99 ` +
@@ -116,19 +143,17 @@ export async function runKpiReadsBenchmark(options: KpiReadsOptions): Promise<Be
       `keep-alive connections with one request in flight each, for ${SECONDS} s after a ${WARMUP_SECONDS} s ` +
       `warm-up, while ${formatNumber(BACKGROUND_PER_SECOND)} generated events/s are posted every ` +
       `${BACKGROUND_TICK_MS} ms, on a fresh Pulse each run; latency from sending a request to the end of ` +
-      `its answer. Client: node:http \`request\` with a keep-alive \`Agent\` (maxSockets ${CONNECTIONS}), ` +
-      `chosen over global fetch (about 2.5× the requests/s in a trial here). Baseline, same run, before ` +
-      `Pulse starts: the same client against a bare \`http.createServer\` on a worker thread of the bench ` +
-      `process answering a fixed ${formatNumber(BODY_BYTES)} B JSON body. Caveats: the client, the ` +
-      `background load and the server share the two cores, so requests/s is bounded by the client as much ` +
-      `as by the server (the baseline shows that bound); Pulse's answer is bigger than the baseline's.`,
+      `its answer. Client: ${client === 'wrk' ? `wrk (one thread, ${CONNECTIONS} connections; its CPU is counted as the client's)` : `node:http \`request\` with a keep-alive \`Agent\` (maxSockets ${CONNECTIONS}); wrk was not installed`}. ` +
+      `Baseline, same run, before Pulse starts: the same client against a bare \`http.createServer\` on a ` +
+      `worker thread of the bench process answering a fixed ${formatNumber(BODY_BYTES)} B JSON body. ` +
+      `Caveats: the client, the background load and the server share the two cores.`,
     figures: [
       {
         label: 'Requests / s',
         values: pick((r) => r.pulse.perSecond),
         format: (v) => formatRate(v, 'req/s'),
         baseline: {
-          label: 'bare node:http, 2 KB',
+          label: `bare node:http, ${formatNumber(BODY_BYTES)} B`,
           values: pick((r) => r.baseline.perSecond),
           format: (v) => formatRate(v, 'req/s'),
         },
@@ -153,7 +178,7 @@ export async function runKpiReadsBenchmark(options: KpiReadsOptions): Promise<Be
         values: pick((r) => r.cpuPercent.server),
         format: formatPercent,
       },
-      { label: 'Client CPU (bench process)', values: pick((r) => r.cpuPercent.bench), format: formatPercent },
+      { label: `Client CPU (${client})`, values: pick((r) => r.cpuPercent.bench), format: formatPercent },
       { label: 'Server peak RSS', values: pick((r) => r.server.peakRssBytes), format: formatMiB },
     ],
     notes: [

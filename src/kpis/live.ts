@@ -31,6 +31,7 @@ import {
 import { resolveNamedWindow, type NamedWindow } from './windows.js';
 import { LiveBucketSet, type RunSource } from './live-bucket-set.js';
 import { summableByMinute } from './live-bucket-sql.js';
+import { answerJson, renderAnswersJson, type AnswerJson } from './live-json.js';
 
 /** One live value: a KPI in a named window, as a total or broken down by one dimension. */
 export interface LiveValue {
@@ -66,6 +67,7 @@ export class LiveKpis {
   #held = new Set<string>();
   #values: ReadonlyMap<string, LiveValue> = new Map();
   #computedAt: Date | undefined;
+  readonly #json = new WeakMap<LiveValue, AnswerJson>();
   #fullAt: Date | undefined;
   /** Minute buckets per measure and breakdown set, once runs are followed (`followRuns`). */
   #buckets: LiveBucketSet | undefined;
@@ -115,6 +117,32 @@ export class LiveKpis {
       const value = this.#values.get(liveKey(kpi.id, window, null));
       return value ? [withLag(value, now)] : [];
     });
+  }
+
+  /** `get`'s answer as JSON text, serialised once per refresh: the fast path of the API. */
+  getJson(id: string, window: NamedWindow, by: Dimension | null = null): Buffer | undefined {
+    const value = this.#values.get(liveKey(id, window, by));
+    return value && renderAnswersJson([this.#jsonOf(value)], this.#now());
+  }
+
+  /** `{"kpis": all(window)}` as JSON text; undefined while no KPI has a value. */
+  allJson(window: NamedWindow): Buffer | undefined {
+    const answers: AnswerJson[] = [];
+    for (const kpi of this.#catalogue.kpis) {
+      const value = this.#values.get(liveKey(kpi.id, window, null));
+      if (value) answers.push(this.#jsonOf(value));
+    }
+    return answers.length === 0 ? undefined : renderAnswersJson(answers, this.#now(), '{"kpis":[', ']}');
+  }
+
+  /** A value unchanged by a refresh is the same object after it, so its text outlives the swap. */
+  #jsonOf(value: LiveValue): AnswerJson {
+    let json = this.#json.get(value);
+    if (!json) {
+      json = answerJson(value.answer, value.newestIngestMs);
+      this.#json.set(value, json);
+    }
+    return json;
   }
 
   values(): Iterable<LiveValue> {

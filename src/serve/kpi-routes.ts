@@ -10,6 +10,9 @@ export interface KpiRoutesOptions {
   readonly privateBreakdown: PrivateBreakdown;
 }
 
+/** Live answers are sent as the JSON text the live values keep, not serialised per request. */
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 const windowQuery = {
   window: {
     type: 'string',
@@ -40,14 +43,14 @@ export const kpiRoutes: FastifyPluginAsync<KpiRoutesOptions> = async (
         querystring: { type: 'object', additionalProperties: false, properties: windowQuery },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const query = request.query as { window?: string; from?: string; to?: string; currency?: string };
       const seller = request.principal?.sellerId ?? undefined;
       if (seller !== undefined) return { kpis: await snapshot.all({ ...query, seller }) };
       // Named windows come from the live values in memory (in EUR); explicit ranges are computed.
       if (query.from === undefined && query.to === undefined && inEur(query.currency)) {
-        const answers = live.all((query.window ?? 'today') as NamedWindow);
-        if (answers.length > 0) return { kpis: answers };
+        const body = live.allJson((query.window ?? 'today') as NamedWindow);
+        if (body !== undefined) return reply.type(JSON_TYPE).send(body);
       }
       return { kpis: await snapshot.all(query) };
     },
@@ -70,7 +73,7 @@ export const kpiRoutes: FastifyPluginAsync<KpiRoutesOptions> = async (
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { id } = request.params as { id: string };
       const query = request.query as Record<string, string | undefined>;
       const seller = request.principal?.sellerId ?? undefined;
@@ -83,12 +86,12 @@ export const kpiRoutes: FastifyPluginAsync<KpiRoutesOptions> = async (
         query.series === undefined &&
         inEur(query.currency)
       ) {
-        const answer = live.get(
+        const body = live.getJson(
           id,
           (query.window ?? 'today') as NamedWindow,
           (query.by ?? null) as Dimension | null,
         );
-        if (answer) return answer;
+        if (body !== undefined) return reply.type(JSON_TYPE).send(body);
       }
       return snapshot.one(id, query);
     },

@@ -79,13 +79,24 @@ describe('live KPIs', () => {
   });
 
   it('answers GET /v1/kpis from the live values, with lag', async () => {
-    const body = (await (await pulse.fetch(`${pulse.url}/v1/kpis?window=1h`)).json()) as {
-      kpis: KpiAnswer[];
-    };
+    const response = await pulse.fetch(`${pulse.url}/v1/kpis?window=1h`);
+    assert.equal(response.headers.get('content-type'), 'application/json; charset=utf-8');
+    const body = (await response.json()) as { kpis: KpiAnswer[] };
     assert.equal(body.kpis.length, 6);
     const live = pulse.live.get('conversion_rate', '1h') as KpiAnswer;
     assert.deepEqual(body.kpis[1]?.value, live.value);
     assert.ok(typeof body.kpis[1]?.lag_ms === 'number');
+    // Field for field what the live values hold, in catalogue order (the lag is the clock's).
+    assert.deepEqual(
+      body.kpis.map(({ lag_ms: _lag, ...rest }) => rest),
+      pulse.live.all('1h').map(({ lag_ms: _lag, ...rest }) => rest),
+    );
+    const one = await pulse.fetch(`${pulse.url}/v1/kpis/return_rate?window=24h&by=category`);
+    const { lag_ms: lag, ...answer } = (await one.json()) as KpiAnswer;
+    const { lag_ms: _lag, ...expected } = pulse.live.get('return_rate', '24h', 'category') as KpiAnswer;
+    assert.deepEqual(answer, expected);
+    assert.ok((expected.breakdown?.length ?? 0) > 1);
+    assert.equal(typeof lag, 'number');
   });
 
   it('pushes the change a posted order makes over Server-Sent Events', async () => {
