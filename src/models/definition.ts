@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findCte } from './changed-keys.js';
 
 export type Materialization = 'incremental' | 'table' | 'view';
 
@@ -15,6 +16,11 @@ export interface ModelDefinition {
   readonly uniqueKey: readonly string[];
   /** Rows are inserted in this order so that zone maps prune time filters. */
   readonly orderBy: string | undefined;
+  /**
+   * A CTE of the incremental SQL listing what changed since the watermark: an incremental run
+   * computes it into a temporary table before the rest (see changed-keys.ts).
+   */
+  readonly changedKeys: string | undefined;
   readonly description: string;
   readonly sql: string;
   /** Models this one reads through `{{ ref('…') }}`. */
@@ -53,6 +59,13 @@ export function parseModel(path: string, text: string, layer: 'silver' | 'gold')
     .split(',')
     .map((column) => column.trim())
     .filter((column) => column.length > 0);
+  const changedKeys = header.get('changed_keys');
+  if (changedKeys !== undefined && !/^[a-z_][a-z0-9_]*$/.test(changedKeys)) {
+    throw new Error(`${path}: changed_keys must name a CTE of the model, got "${changedKeys}"`);
+  }
+  if (changedKeys !== undefined && !findCte(text, changedKeys)) {
+    throw new Error(`${path}: changed_keys names CTE "${changedKeys}", which the model does not define`);
+  }
   return {
     name,
     layer,
@@ -60,6 +73,7 @@ export function parseModel(path: string, text: string, layer: 'silver' | 'gold')
     materialized: materialized as Materialization,
     uniqueKey,
     orderBy: header.get('order_by'),
+    changedKeys,
     description: header.get('description') ?? '',
     sql: text,
     refs: unique([...text.matchAll(REF)].map((m) => m[1] as string)),

@@ -5,6 +5,7 @@ import { queryRows } from '../warehouse/index.js';
 import type { ModelDefinition } from './definition.js';
 import { downstreamOf, orderModels } from './graph.js';
 import { renderModel } from './template.js';
+import { materializeChangedKeys } from './changed-keys.js';
 import { addReturnedMinutes, businessTimeColumns, minutesList, minutesOf } from './changed-minutes.js';
 
 /** Tables the models may read with `{{ source('…') }}`: the warehouse's landing zone. */
@@ -313,16 +314,17 @@ export class ModelRunner {
       return { mode: 'full', rows };
     }
     const tracked = this.#tracked.has(model.name);
+    const delta = model.changedKeys
+      ? await materializeChangedKeys(connection, render(true), model.changedKeys, model.name)
+      : render(true);
     if (model.uniqueKey.length === 0 && !tracked) {
       // Append-only: the new rows go straight in.
-      const inserted = await connection.run(
-        `INSERT INTO ${model.name} SELECT * FROM (${render(true)})${order}`,
-      );
+      const inserted = await connection.run(`INSERT INTO ${model.name} SELECT * FROM (${delta})${order}`);
       return { mode: 'incremental', rows: inserted.rowsChanged };
     }
     const changed = await createTableAs(
       connection,
-      `CREATE OR REPLACE TEMP TABLE ${DELTA_TABLE} AS ${render(true)}`,
+      `CREATE OR REPLACE TEMP TABLE ${DELTA_TABLE} AS ${delta}`,
     );
     // Most runs touch no row of most models: the delete and insert would find nothing to do.
     if (changed === 0) return { mode: 'incremental', rows: 0, ...(tracked ? { minutes: [] } : {}) };

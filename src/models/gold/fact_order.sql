@@ -1,6 +1,7 @@
 -- materialized: incremental
 -- unique_key: order_id
 -- order_by: placed_at
+-- changed_keys: changed
 -- description: One row per order line, joined to the product, customer and channel versions valid at placed_at, with the order's latest status. Rebuilt for an order when its lines, status or a dimension version valid at its time change.
 WITH
 {% if incremental %}
