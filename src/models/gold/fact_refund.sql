@@ -1,7 +1,6 @@
 -- materialized: incremental
 -- unique_key: event_id
 -- order_by: refunded_at
--- changed_keys: changed
 -- description: One row per refund processed, in its currency and in EUR, with its order's channel, brand, country and seller (a refund counts against its order).
 WITH
 {% if incremental %}

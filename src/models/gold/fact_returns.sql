@@ -1,7 +1,6 @@
 -- materialized: incremental
 -- unique_key: return_id
 -- order_by: initiated_at
--- changed_keys: changed
 -- description: One row per returned line, with the SKU, category and order attributes of the line returned, and the refund of its return (EUR).
 WITH
 {% if incremental %}

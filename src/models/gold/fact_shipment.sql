@@ -1,7 +1,6 @@
 -- materialized: incremental
 -- unique_key: shipment_id
 -- order_by: dispatched_at
--- changed_keys: changed
 -- description: One row per parcel: dispatch, promise and delivery, with the order's channel, brand, country and seller.
 WITH
 {% if incremental %}

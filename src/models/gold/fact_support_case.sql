@@ -1,7 +1,6 @@
 -- materialized: incremental
 -- unique_key: case_id
 -- order_by: resolved_at
--- changed_keys: changed
 -- description: One row per resolved support case with its CSAT and sentiment, and the brand and country of its order when it has one.
 WITH
 {% if incremental %}
