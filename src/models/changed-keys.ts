@@ -5,10 +5,10 @@ export const CHANGED_KEYS_TABLE = 'pulse_changed_keys';
 
 /** The body of CTE `name` in `sql` (between the parentheses of `name AS (…)`), with its bounds. */
 export function findCte(sql: string, name: string): { start: number; end: number } | undefined {
-  const head = new RegExp(`\\b${name}\\s+AS\\s*\\(`, 'i').exec(stripped(sql));
+  const text = stripped(sql);
+  const head = new RegExp(`\\b${name}\\s+AS\\s*\\(`, 'i').exec(text);
   if (!head) return undefined;
   const start = head.index + head[0].length;
-  const text = stripped(sql);
   let depth = 1;
   for (let i = start; i < text.length; i++) {
     if (text[i] === '(') depth++;
