@@ -24,7 +24,7 @@ const REF = /\{\{\s*ref\(\s*'([a-z0-9_]+)'\s*\)\s*\}\}/g;
 const WEIGHT = /\{\{\s*weight\(\s*'([a-z0-9_]+)'\s*\)\s*\}\}/g;
 const AT = /\{\{\s*at\s*\}\}/g;
 
-/** The gold tables one measure's SQL reads. */
+/** The gold tables a measure's SQL (or several, joined) reads. */
 export function refsOf(sql: string): string[] {
   return [...new Set([...sql.matchAll(REF)].map((m) => m[1] as string))].sort();
 }
@@ -37,9 +37,7 @@ export function kpiInputs(kpi: KpiDefinition): string[] {
     kpi.denominator?.sql,
     kpi.snapshot?.sql,
   ];
-  return [
-    ...new Set(texts.flatMap((text) => [...(text ?? '').matchAll(REF)].map((m) => m[1] as string))),
-  ].sort();
+  return refsOf(texts.filter((text) => text !== undefined).join('\n'));
 }
 
 /** The measure SQL with refs, weights and the snapshot instant filled in. */

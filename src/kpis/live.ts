@@ -113,10 +113,7 @@ export class LiveKpis {
 
   all(window: NamedWindow): KpiAnswer[] {
     const now = this.#now();
-    return this.#catalogue.kpis.flatMap((kpi) => {
-      const value = this.#values.get(liveKey(kpi.id, window, null));
-      return value ? [withLag(value, now)] : [];
-    });
+    return this.#totals(window).map((value) => withLag(value, now));
   }
 
   /** `get`'s answer as JSON text, serialised once per refresh: the fast path of the API. */
@@ -127,12 +124,16 @@ export class LiveKpis {
 
   /** `{"kpis": all(window)}` as JSON text; undefined while no KPI has a value. */
   allJson(window: NamedWindow): Buffer | undefined {
-    const answers: AnswerJson[] = [];
-    for (const kpi of this.#catalogue.kpis) {
-      const value = this.#values.get(liveKey(kpi.id, window, null));
-      if (value) answers.push(this.#jsonOf(value));
-    }
+    const answers = this.#totals(window).map((value) => this.#jsonOf(value));
     return answers.length === 0 ? undefined : renderAnswersJson(answers, this.#now(), '{"kpis":[', ']}');
+  }
+
+  /** Every KPI's total in `window` that has a value, in catalogue order. */
+  #totals(window: NamedWindow): LiveValue[] {
+    return this.#catalogue.kpis.flatMap((kpi) => {
+      const value = this.#values.get(liveKey(kpi.id, window, null));
+      return value ? [value] : [];
+    });
   }
 
   /** A value unchanged by a refresh is the same object after it, so its text outlives the swap. */
