@@ -38,12 +38,16 @@ describe('dashboard API: drill-through, forecast, comments, static app', () => {
     pulse = await startTestPulse();
     const now = Date.now();
     hour = Math.floor(now / HOUR_MS) * HOUR_MS;
-    const recent = new Date(Math.max(now - 60_000, hour)); // today in Paris, in the current hour
+    // Today in Paris, in the current hour: C at its first instant at the earliest, A and B 1 ms later
+    // (newer). C one millisecond before `recent` fell in the previous hour when the fixture was
+    // posted in an hour's first minute, and added a seasonal difference to the forecast's band.
+    const recent = new Date(Math.max(now - 60_000, hour));
+    const newer = new Date(recent.getTime() + 1);
     const events = [
       // Today: A web 2 × 10 − 2 = 18.00; B marketplace seller S1 1 × 30 − 5 = 25.00; C web 3 × 1 − 0 = 3.00.
-      order('A', recent, { quantity: 2, unitPrice: 10, tax: 2 }),
-      order('B', recent, { quantity: 1, unitPrice: 30, tax: 5, channel: 'marketplace', seller: 'S1' }),
-      order('C', new Date(recent.getTime() - 1), { quantity: 3, unitPrice: 1, tax: 0 }),
+      order('A', newer, { quantity: 2, unitPrice: 10, tax: 2 }),
+      order('B', newer, { quantity: 1, unitPrice: 30, tax: 5, channel: 'marketplace', seller: 'S1' }),
+      order('C', recent, { quantity: 3, unitPrice: 1, tax: 0 }),
       // One day and two days before the current hour's bucket: 18.00 each.
       order('D1', new Date(hour - 24 * HOUR_MS + 300_000), { quantity: 2, unitPrice: 10, tax: 2 }),
       order('D2', new Date(hour - 48 * HOUR_MS + 300_000), { quantity: 2, unitPrice: 10, tax: 2 }),
