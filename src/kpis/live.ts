@@ -68,6 +68,8 @@ export class LiveKpis {
   #values: ReadonlyMap<string, LiveValue> = new Map();
   #computedAt: Date | undefined;
   readonly #json = new WeakMap<LiveValue, AnswerJson>();
+  /** The last text rendered per value or window (`#rendered`). */
+  readonly #renders = new Map<string, { values: ReadonlyMap<string, LiveValue>; ms: number; body: Buffer }>();
   #fullAt: Date | undefined;
   /** Minute buckets per measure and breakdown set, once runs are followed (`followRuns`). */
   #buckets: LiveBucketSet | undefined;
@@ -118,14 +120,32 @@ export class LiveKpis {
 
   /** `get`'s answer as JSON text, serialised once per refresh: the fast path of the API. */
   getJson(id: string, window: NamedWindow, by: Dimension | null = null): Buffer | undefined {
-    const value = this.#values.get(liveKey(id, window, by));
-    return value && renderAnswersJson([this.#jsonOf(value)], this.#now());
+    const key = liveKey(id, window, by);
+    return this.#rendered(key, (now) => {
+      const value = this.#values.get(key);
+      return value && renderAnswersJson([this.#jsonOf(value)], now);
+    });
   }
 
   /** `{"kpis": all(window)}` as JSON text; undefined while no KPI has a value. */
   allJson(window: NamedWindow): Buffer | undefined {
-    const answers = this.#totals(window).map((value) => this.#jsonOf(value));
-    return answers.length === 0 ? undefined : renderAnswersJson(answers, this.#now(), '{"kpis":[', ']}');
+    return this.#rendered(window, (now) => {
+      const answers = this.#totals(window).map((value) => this.#jsonOf(value));
+      return answers.length === 0 ? undefined : renderAnswersJson(answers, now, '{"kpis":[', ']}');
+    });
+  }
+
+  /**
+   * The text `render` makes of the current values at this millisecond, made once: the lag is in
+   * whole milliseconds, so every read within one gets the same bytes.
+   */
+  #rendered(key: string, render: (now: Date) => Buffer | undefined): Buffer | undefined {
+    const now = this.#now();
+    const last = this.#renders.get(key);
+    if (last && last.values === this.#values && last.ms === now.getTime()) return last.body;
+    const body = render(now);
+    if (body !== undefined) this.#renders.set(key, { values: this.#values, ms: now.getTime(), body });
+    return body;
   }
 
   /** Every KPI's total in `window` that has a value, in catalogue order. */

@@ -14,6 +14,7 @@ export interface PulseMetrics {
   readonly modelRunSeconds: Histogram<'status'>;
   readonly qualityPassSeconds: Histogram<'mode'>;
   readonly liveRecomputeSeconds: Histogram;
+  readonly liveLaneAnswers: Counter;
   readonly ingestQueueEvents: Gauge;
   readonly subscribers: Gauge<'transport'>;
   readonly overloadRejections: Counter;
@@ -86,6 +87,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Pulse
       name: 'pulse_live_recompute_seconds',
       help: 'Duration of one recompute of every live KPI value',
       buckets: latency,
+      registers: [registry],
+    }),
+    liveLaneAnswers: new Counter({
+      name: 'pulse_live_lane_answers_total',
+      help: 'KPI reads answered by the live read lane, before routing (the rest are counted by nothing here)',
       registers: [registry],
     }),
     ingestQueueEvents: new Gauge({

@@ -67,18 +67,31 @@ export function checkKey(
   lookup: (id: string) => StoredKey | undefined,
   now: Date = new Date(),
 ): KeyCheck {
+  const stored = matchKey(presented, lookup);
+  return typeof stored === 'string' ? { ok: false, reason: stored } : standingOf(stored, now);
+}
+
+/** The stored key whose id and secret the presented key carries. */
+export function matchKey(
+  presented: string,
+  lookup: (id: string) => StoredKey | undefined,
+): StoredKey | 'malformed' | 'unknown' {
   const match = KEY.exec(presented);
-  if (!match) return { ok: false, reason: 'malformed' };
+  if (!match) return 'malformed';
   const stored = lookup(match[1] as string);
-  if (!stored) return { ok: false, reason: 'unknown' };
+  if (!stored) return 'unknown';
   const expected = Buffer.from(stored.sha256, 'hex');
   const actual = Buffer.from(sha256Hex(match[2] as string), 'hex');
-  if (expected.length !== actual.length || !timingSafeEqual(expected, actual))
-    return { ok: false, reason: 'unknown' };
+  if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return 'unknown';
+  return stored;
+}
+
+/** Whether a matched key may be used now: not revoked, not expired. */
+export function standingOf(stored: StoredKey, now: Date, principal?: Principal): KeyCheck {
   if (stored.revoked) return { ok: false, reason: 'revoked' };
   if (stored.expiresAt && stored.expiresAt.getTime() <= now.getTime())
     return { ok: false, reason: 'expired' };
-  return { ok: true, principal: principalOf(stored) };
+  return { ok: true, principal: principal ?? principalOf(stored) };
 }
 
 /** Does the principal hold one of `allowed`? `seller` stands for any seller role. */

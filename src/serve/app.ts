@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -10,6 +10,7 @@ import type { PulseMetrics, Telemetry } from '../observability/index.js';
 import type { JwtVerifier } from '../security/index.js';
 import { eventsRoute, type DeliverBody } from '../sources/index.js';
 import { alertRoutes } from './alert-routes.js';
+import { correlationIdOf, DATA_HEADERS, SECURITY_HEADERS } from './api-headers.js';
 import { authPlugin } from './auth.js';
 import { handleError } from './errors.js';
 import { dashboardRoutes, DASHBOARD_CSP } from './dashboard-routes.js';
@@ -21,7 +22,8 @@ import { qualityRoutes, type QualityRoutesOptions } from './quality-routes.js';
 import { lineageRoutes } from './lineage-routes.js';
 import { runRoutes, type RunHistory } from './run-routes.js';
 import type { PrivateBreakdown } from './private-breakdowns.js';
-import { rateLimitPlugin, type RateLimitOptions } from './rate-limit.js';
+import { principalRateCheck, rateLimitPlugin, type RateLimitOptions } from './rate-limit.js';
+import { liveLane, type HttpHandler } from './live-lane.js';
 import { streamRoutes } from './stream-routes.js';
 
 export interface ServeOptions {
@@ -61,15 +63,17 @@ export interface ServeOptions {
   readonly logStream?: NodeJS.WritableStream | undefined;
 }
 
-/** A caller's x-request-id is kept when it is a sane token; anything else gets a fresh UUID. */
-const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+/** A client that trickles its request is cut off; streams are long responses, not long requests. */
+const TIMEOUTS = { requestTimeout: 30_000, connectionTimeout: 60_000, keepAliveTimeout: 65_000 } as const;
 
-function correlationIdOf(header: string | string[] | undefined): string {
-  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
-}
+/** Log levels at which Fastify writes no line per request. */
+const QUIET_LEVELS = new Set(['fatal', 'error', 'warn', 'silent']);
 
 /** The Fastify app: ingest, KPIs, health and OpenAPI docs, each area a plugin. */
 export async function buildApp(options: ServeOptions): Promise<FastifyInstance> {
+  // Requests reach Fastify's router unless the live read lane, set once the plugins are in, takes them.
+  let routed: HttpHandler | undefined;
+  let lane: HttpHandler | undefined;
   const app = Fastify({
     logger: {
       level: options.logLevel,
@@ -82,24 +86,25 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
     // Query strings with duplicated keys or huge values are refused by the schemas, not coerced silently.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
     requestIdHeader: false,
-    // A client that trickles its request is cut off; streams are long responses, not long requests.
-    requestTimeout: 30_000,
-    connectionTimeout: 60_000,
-    keepAliveTimeout: 65_000,
+    ...TIMEOUTS,
+    serverFactory: (handler) => {
+      routed = handler;
+      const server = createServer((request, response) => (lane ?? handler)(request, response));
+      // What Fastify sets on a server it makes itself.
+      server.keepAliveTimeout = TIMEOUTS.keepAliveTimeout;
+      server.requestTimeout = TIMEOUTS.requestTimeout;
+      server.setTimeout(TIMEOUTS.connectionTimeout);
+      return server;
+    },
   });
   app.setErrorHandler(handleError);
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
-    void reply.header('x-content-type-options', 'nosniff');
-    void reply.header('x-frame-options', 'DENY');
-    void reply.header('referrer-policy', 'no-referrer');
-    void reply.header('cross-origin-resource-policy', 'same-origin');
-    // The API answers data, never pages: nothing in it may run scripts or be cached by a proxy.
+    void reply.headers(SECURITY_HEADERS);
     if (request.url === '/app' || request.url.startsWith('/app/')) {
       void reply.header('content-security-policy', DASHBOARD_CSP);
     } else if (!request.url.startsWith('/docs')) {
-      void reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
-      void reply.header('cache-control', 'no-store');
+      void reply.headers(DATA_HEADERS);
     }
   });
   app.setNotFoundHandler((request, reply) => {
@@ -122,6 +127,21 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
   await app.register(swaggerUi, { routePrefix: '/docs' });
   await app.register(authPlugin, { keys: options.keys.ring, ...(options.jwt ? { jwt: options.jwt } : {}) });
   await app.register(rateLimitPlugin, options.rateLimit);
+  const kpiIds = options.snapshot.engine.catalogue.kpis.map((kpi) => kpi.id);
+  // Live reads of named windows are answered before routing, unless request logs are on: every
+  // request then goes through Fastify, which writes them.
+  if (QUIET_LEVELS.has(options.logLevel) && routed) {
+    lane = liveLane(
+      {
+        live: options.live,
+        keys: options.keys.ring,
+        kpiIds,
+        rateCheck: principalRateCheck(app),
+        answered: options.metrics.liveLaneAnswers,
+      },
+      routed,
+    );
+  }
   await app.register(keyRoutes, { admin: options.keys });
   await app.register(eventsRoute, {
     deliverBody: options.deliverBody,
@@ -144,7 +164,6 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
   });
   await app.register(dashboardRoutes, { dir: options.dashboardDir });
   if (options.quality) await app.register(qualityRoutes, options.quality);
-  const kpiIds = options.snapshot.engine.catalogue.kpis.map((kpi) => kpi.id);
   await app.register(streamRoutes, {
     live: options.live,
     snapshot: options.snapshot,

@@ -1,14 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { PulseError } from '../errors.js';
-import {
-  allows,
-  checkKey,
-  looksLikeJwt,
-  type JwtVerifier,
-  type KeyRing,
-  type Principal,
-} from '../security/index.js';
+import { allows, looksLikeJwt, type JwtVerifier, type KeyRing, type Principal } from '../security/index.js';
 
 type Allowed = 'ingest' | 'read' | 'admin' | 'seller';
 
@@ -123,7 +116,7 @@ async function authenticate(
       return error instanceof PulseError ? error : new PulseError('PULSE_ERR_TOKEN_INVALID');
     }
   }
-  const check = checkKey(key, options.keys.lookup);
+  const check = options.keys.check(key);
   if (check.ok) return check.principal;
   return new PulseError(
     'PULSE_ERR_UNAUTHENTICATED',

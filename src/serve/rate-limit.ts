@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import fp from 'fastify-plugin';
 import { PulseError } from '../errors.js';
+import type { Principal } from '../security/index.js';
+import type { RateCheck } from './live-lane.js';
 
 export interface RateLimitOptions {
   /** Requests one API key (or one anonymous IP) may make per window. */
@@ -32,3 +34,21 @@ export const rateLimitPlugin = fp(async (app: FastifyInstance, options: RateLimi
       ),
   });
 });
+
+/** Counts a request of `principal` in the budget the plugin keeps (for requests that skip Fastify). */
+export function principalRateCheck(app: FastifyInstance): (principal: Principal) => Promise<RateCheck> {
+  const limiter = app.createRateLimit();
+  return async (principal) => {
+    // The limiter reads what the key generator above reads: the principal.
+    const request = { principal, ip: '', routeOptions: { config: {} } } as unknown as FastifyRequest;
+    const result = await limiter(request);
+    // No allow-list is configured (isAllowed: no budget applies); were one, the API would answer.
+    if (result.isAllowed || result.isExceeded) return { exceeded: true };
+    return {
+      exceeded: false,
+      limit: result.max,
+      remaining: result.remaining,
+      resetSeconds: result.ttlInSeconds,
+    };
+  };
+}

@@ -257,7 +257,10 @@ export class BronzeWriter {
     const quarantineBefore = this.#nextQuarantineId;
     await connection.run('BEGIN TRANSACTION');
     try {
-      const quarantine = await connection.createAppender('quarantine');
+      // Appenders flush on the main thread: a group with nothing to quarantine opens none.
+      const quarantine = requests.some((request) => request.quarantined.length > 0)
+        ? await connection.createAppender('quarantine')
+        : undefined;
       requests.forEach((request, i) => {
         const receivedAt = BigInt(request.receivedAt.getTime());
         for (const event of request.events) {
@@ -271,10 +274,10 @@ export class BronzeWriter {
           rows.push(seq, event, receivedAt, request.batchId, !trustRecent || this.#recent.has(event.id));
         }
         for (const record of request.quarantined) {
-          appendQuarantine(quarantine, this.#nextQuarantineId++, record, request);
+          appendQuarantine(quarantine as DuckDBAppender, this.#nextQuarantineId++, record, request);
         }
       });
-      quarantine.closeSync();
+      quarantine?.closeSync();
       if (rows.length > 0) {
         const staging = await connection.createAppender(STAGING_TABLE, 'main', 'temp');
         rows.appendTo(staging);
