@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { Dimension, KpiSnapshot, LiveKpis, NamedWindow } from '../kpis/index.js';
+import type { KpiSnapshot, LiveKpis } from '../kpis/index.js';
 import { DIMENSIONS, isCustomerDimension, NAMED_WINDOWS, SERIES_GRAINS } from '../kpis/index.js';
+import { liveReadOf, scoped, type KpiQuery } from './kpi-reads.js';
 import type { PrivateBreakdown } from './private-breakdowns.js';
 
 export interface KpiRoutesOptions {
@@ -44,15 +45,11 @@ export const kpiRoutes: FastifyPluginAsync<KpiRoutesOptions> = async (
       },
     },
     async (request, reply) => {
-      const query = request.query as { window?: string; from?: string; to?: string; currency?: string };
-      const seller = request.principal?.sellerId ?? undefined;
-      if (seller !== undefined) return { kpis: await snapshot.all({ ...query, seller }) };
-      // Named windows come from the live values in memory (in EUR); explicit ranges are computed.
-      if (query.from === undefined && query.to === undefined && inEur(query.currency)) {
-        const body = live.allJson((query.window ?? 'today') as NamedWindow);
-        if (body !== undefined) return reply.type(JSON_TYPE).send(body);
-      }
-      return { kpis: await snapshot.all(query) };
+      const query = request.query as KpiQuery;
+      const read = liveReadOf(request.principal, query);
+      const body = read && live.allJson(read.window);
+      if (body !== undefined) return reply.type(JSON_TYPE).send(body);
+      return { kpis: await snapshot.all(scoped(request.principal, query)) };
     },
   );
   app.get(
@@ -75,29 +72,13 @@ export const kpiRoutes: FastifyPluginAsync<KpiRoutesOptions> = async (
     },
     async (request, reply) => {
       const { id } = request.params as { id: string };
-      const query = request.query as Record<string, string | undefined>;
-      const seller = request.principal?.sellerId ?? undefined;
+      const query = request.query as KpiQuery;
       if (isCustomerDimension(query.by) && request.principal)
-        return privateBreakdown(id, seller === undefined ? query : { ...query, seller }, request.principal);
-      if (seller !== undefined) return snapshot.one(id, { ...query, seller });
-      if (
-        query.from === undefined &&
-        query.to === undefined &&
-        query.series === undefined &&
-        inEur(query.currency)
-      ) {
-        const body = live.getJson(
-          id,
-          (query.window ?? 'today') as NamedWindow,
-          (query.by ?? null) as Dimension | null,
-        );
-        if (body !== undefined) return reply.type(JSON_TYPE).send(body);
-      }
-      return snapshot.one(id, query);
+        return privateBreakdown(id, scoped(request.principal, query), request.principal);
+      const read = liveReadOf(request.principal, query);
+      const body = read && live.getJson(id, read.window, read.by);
+      if (body !== undefined) return reply.type(JSON_TYPE).send(body);
+      return snapshot.one(id, scoped(request.principal, query));
     },
   );
 };
-
-function inEur(currency: string | undefined): boolean {
-  return currency === undefined || currency === 'EUR';
-}

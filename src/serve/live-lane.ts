@@ -43,7 +43,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * as the routed API would, with the same headers: a URL from a fixed list (no unknown parameter, no
  * explicit range, no currency), a Pulse API key that reads every row, budget left under the rate
  * limit, a value in memory. Everything else, errors included, goes on to `routed`, and the answer
- * is the API's own.
+ * is the API's own. (For the routed API, `liveReadOf` in kpi-reads.ts decides the same.)
  */
 export function liveLane(options: LiveLaneOptions, routed: HttpHandler): HttpHandler {
   const targets = liveTargets(options.kpiIds);

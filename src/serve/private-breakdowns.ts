@@ -4,10 +4,11 @@ import { noiseBreakdown, sensitivityOf, type PrivacyNote } from '../privacy/dp.j
 import type { DpConfig } from '../privacy/dp-config.js';
 import type { Principal } from '../security/index.js';
 import type { PrivacyBudgetLedger } from '../warehouse/index.js';
+import type { KpiQuery } from './kpi-reads.js';
 
 export type PrivateBreakdown = (
   id: string,
-  query: Record<string, string | undefined>,
+  query: KpiQuery & { readonly seller?: string },
   principal: Principal,
 ) => Promise<KpiAnswer & { privacy: PrivacyNote }>;
 
