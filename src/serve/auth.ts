@@ -90,7 +90,9 @@ export const authPlugin = fp(async (app: FastifyInstance, options: { keys: KeyRi
         void reply.header('www-authenticate', 'Bearer realm="pulse", error="invalid_token"');
       throw principal;
     }
-    const allowed = ACCESS[`${request.method} ${route}`] ?? ['admin'];
+    // HEAD is GET without the body (Fastify serves it for every GET route): the same keys may ask.
+    const method = request.method === 'HEAD' ? 'GET' : request.method;
+    const allowed = ACCESS[`${method} ${route}`] ?? ['admin'];
     if (!allows(principal, allowed)) {
       throw new PulseError(
         'PULSE_ERR_FORBIDDEN',

@@ -73,6 +73,18 @@ describe('API keys and roles', () => {
     assert.equal((await get('/v1/keys', reader)).status, 403, 'only admins manage keys');
   });
 
+  it('lets a key ask HEAD wherever it may GET, and nowhere else', async () => {
+    const reader = await pulse.keyFor('read');
+    const ingester = await pulse.keyFor('ingest');
+    const head = (path: string, key: string) =>
+      fetch(`${pulse.url}${path}`, { method: 'HEAD', headers: { authorization: `Bearer ${key}` } });
+    const readerKpis = await head('/v1/kpis', reader);
+    assert.equal(readerKpis.status, 200);
+    assert.equal(await readerKpis.text(), '', 'a HEAD answer has no body');
+    assert.equal((await head('/v1/kpis', ingester)).status, 403);
+    assert.equal((await head('/v1/keys', reader)).status, 403, 'only admins manage keys');
+  });
+
   it('stops accepting a revoked key, lists keys without secrets, and refuses bad roles', async () => {
     const key = await pulse.keyFor('read');
     assert.equal((await get('/v1/kpis', key)).status, 200);
