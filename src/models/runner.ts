@@ -134,8 +134,6 @@ export class ModelRunner {
     const observer = options.observer ?? this.observer;
     await connection.run('BEGIN TRANSACTION');
     try {
-      const hi = options.upTo ?? (await this.#highWatermark());
-      identity.watermarkTo = hi;
       const states = await this.#states();
       const existing = this.#relations ?? (await this.#existingRelations());
       this.#relations = undefined;
@@ -153,7 +151,10 @@ export class ModelRunner {
         null,
       );
       identity.watermarkFrom = lowest;
-      const changedTypes = await this.#changedEventTypes(lowest ?? -1n);
+      const arrived = await this.#arrivedSince(lowest ?? -1n);
+      const changedTypes = arrived.types;
+      const hi = options.upTo ?? arrived.hi;
+      identity.watermarkTo = hi;
       const written = new Map<string, number>();
       const states_: { model: string; hash: string }[] = [];
       const results: ModelRunResult[] = [];
@@ -387,28 +388,31 @@ export class ModelRunner {
     }
   }
 
-  /** The event types that arrived in bronze after `lo`: zone maps keep this to the new rows. */
-  async #changedEventTypes(lo: bigint): Promise<Set<string>> {
+  /**
+   * What bronze received after `lo`: the event types, and the highest sequence (the run's high
+   * watermark; `lo` when nothing arrived, as every sequence up to it is already in bronze). One
+   * scan that zone maps keep to the new rows: an unfiltered max(ingest_seq) read the whole column
+   * at every run.
+   */
+  async #arrivedSince(lo: bigint): Promise<{ types: Set<string>; hi: bigint }> {
     const rows = await queryRows(
       this.#connection,
-      `SELECT DISTINCT event_type FROM bronze_events WHERE ingest_seq > $lo::BIGINT`,
+      `SELECT event_type, max(ingest_seq)::VARCHAR AS hi FROM bronze_events
+       WHERE ingest_seq > $lo::BIGINT GROUP BY event_type`,
       { lo: lo.toString() },
     );
-    return new Set(rows.map((row) => String(row.event_type)));
+    let hi = lo < 0n ? 0n : lo;
+    for (const row of rows) {
+      const seq = BigInt(String(row.hi));
+      if (seq > hi) hi = seq;
+    }
+    return { types: new Set(rows.map((row) => String(row.event_type))), hi };
   }
 
   #sourceChanged(model: ModelDefinition, changedTypes: ReadonlySet<string>): boolean {
     if (model.sources.length === 0) return false;
     if (model.eventTypes.length === 0) return changedTypes.size > 0;
     return model.eventTypes.some((type) => changedTypes.has(type));
-  }
-
-  async #highWatermark(): Promise<bigint> {
-    const rows = await queryRows(
-      this.#connection,
-      `SELECT coalesce(max(ingest_seq), 0)::VARCHAR AS hi FROM bronze_events`,
-    );
-    return BigInt(String(rows[0]?.hi ?? '0'));
   }
 
   async #states(): Promise<Map<string, ModelState>> {
