@@ -34,6 +34,8 @@ const WARMUP_SECONDS = 2;
 const BODY_BYTES = 4_400;
 const PATH = '/v1/kpis';
 const SEED = 11;
+/** prom-client's event-loop monitor resolution (eventLoopMonitoringPrecision, its default). */
+const MONITOR_RESOLUTION_MS = 10;
 
 export interface KpiReadsRun {
   pulse: Reads;
@@ -43,7 +45,25 @@ export interface KpiReadsRun {
   cpuPercent: { server: number; bench: number; others: number };
   /** Other processes' CPU during the baseline phase, % of one core. */
   baselineOthersPercent: number;
+  /** The server's main-thread event-loop delay while the reads ran (ms). */
+  eventLoopDelay: { p50Ms: number; p99Ms: number };
   server: ServerStats;
+}
+
+/**
+ * The server's event-loop delay since its previous scrape (prom-client's default metrics reset
+ * their histogram at each one): how long a ready request may wait for the one main thread.
+ */
+async function eventLoopDelay(url: string): Promise<{ p50Ms: number; p99Ms: number }> {
+  const text = await (await fetch(`${url}/metrics`, { headers: BENCH_AUTH })).text();
+  const valueMs = (quantile: string): number => {
+    const match = new RegExp(`^pulse_process_nodejs_eventloop_lag_${quantile}_seconds (\\S+)$`, 'm').exec(
+      text,
+    );
+    // The histogram holds the intervals of a 10 ms timer: the delay is what exceeds the 10 ms.
+    return match ? Number(match[1]) * 1000 - MONITOR_RESOLUTION_MS : Number.NaN;
+  };
+  return { p50Ms: valueMs('p50'), p99Ms: valueMs('p99') };
 }
 
 /** wrk where it is installed; node:http's client otherwise (a lower ceiling: see the baseline). */
@@ -86,10 +106,12 @@ async function kpiReadsOnce(run: number, client: ReadClient): Promise<KpiReadsRu
   try {
     // The warm-up also lets the first refreshes fill the live values the route answers from.
     await readsOf(client, `${pulse.url}${PATH}`, BENCH_AUTH, WARMUP_SECONDS);
+    await eventLoopDelay(pulse.url);
     const cpu = cpuMeter(pulse);
     const t0 = performance.now();
     const reads = await readsOf(client, `${pulse.url}${PATH}`, BENCH_AUTH, SECONDS);
     const measured = cpu();
+    const delay = await eventLoopDelay(pulse.url);
     // wrk is a process of its own: its CPU is the client's, not the other processes'.
     const clientPercent = (reads.clientCpuSeconds / ((performance.now() - t0) / 1000)) * 100;
     const cpuPercent = {
@@ -107,6 +129,7 @@ async function kpiReadsOnce(run: number, client: ReadClient): Promise<KpiReadsRu
       // A run is as disturbed as its worse phase.
       cpuPercent: { ...cpuPercent, others: Math.max(cpuPercent.others, baseline.othersPercent) },
       baselineOthersPercent: baseline.othersPercent,
+      eventLoopDelay: delay,
       server,
     };
   } finally {
@@ -125,6 +148,7 @@ export async function runKpiReadsBenchmark(options: KpiReadsOptions): Promise<Be
       `kpi-reads run ${i}/${options.runs}: ${formatRate(run.pulse.perSecond, 'req/s')} (baseline ` +
         `${formatRate(run.baseline.perSecond, 'req/s')}), p50 ${formatMs(run.pulse.p50Ms)}, p99 ` +
         `${formatMs(run.pulse.p99Ms)} (baseline ${formatMs(run.baseline.p50Ms)}/${formatMs(run.baseline.p99Ms)}), ` +
+        `event-loop delay p50/p99 ${formatMs(run.eventLoopDelay.p50Ms)}/${formatMs(run.eventLoopDelay.p99Ms)}, ` +
         `body ${run.pulse.bodyBytes} B, CPU server/bench/others ${cpuText(run.cpuPercent)}, non-200 ` +
         `${JSON.stringify(run.pulse.nonOk)}, peak RSS ${formatMiB(run.server.peakRssBytes)}`,
     );
@@ -146,7 +170,8 @@ export async function runKpiReadsBenchmark(options: KpiReadsOptions): Promise<Be
       `its answer. Client: ${client === 'wrk' ? `wrk (one thread, ${CONNECTIONS} connections; its CPU is counted as the client's)` : `node:http \`request\` with a keep-alive \`Agent\` (maxSockets ${CONNECTIONS}); wrk was not installed`}. ` +
       `Baseline, same run, before Pulse starts: the same client against a bare \`http.createServer\` on a ` +
       `worker thread of the bench process answering a fixed ${formatNumber(BODY_BYTES)} B JSON body. ` +
-      `Caveats: the client, the background load and the server share the two cores.`,
+      `The server's event-loop delay (its /metrics: the intervals of a 10 ms timer, less 10 ms) is read before and after the ` +
+      `measured reads. Caveats: the client, the background load and the server share the two cores.`,
     figures: [
       {
         label: 'Requests / s',
@@ -171,6 +196,16 @@ export async function runKpiReadsBenchmark(options: KpiReadsOptions): Promise<Be
         format: formatMs,
         baseline: { label: 'bare node:http', values: pick((r) => r.baseline.p99Ms), format: formatMs },
         goal: { label: '≤ 5 ms', met: (m) => m <= 5 },
+      },
+      {
+        label: 'Server event-loop delay p50',
+        values: pick((r) => r.eventLoopDelay.p50Ms),
+        format: formatMs,
+      },
+      {
+        label: 'Server event-loop delay p99',
+        values: pick((r) => r.eventLoopDelay.p99Ms),
+        format: formatMs,
       },
       { label: 'Answer size', values: pick((r) => r.pulse.bodyBytes), format: bytes },
       {
