@@ -14,6 +14,9 @@ export const DATA_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',
 };
 
+/** The type of live answers, sent as the JSON text the live values keep, not serialised per request. */
+export const JSON_TYPE = 'application/json; charset=utf-8';
+
 /** A caller's x-request-id is kept when it is a sane token; anything else gets a fresh UUID. */
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 

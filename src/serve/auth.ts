@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { PulseError } from '../errors.js';
@@ -58,13 +59,19 @@ function isPublic(url: string): boolean {
   );
 }
 
-/** The presented key: `Authorization: Bearer`, `X-API-Key`, or (streams only, for browsers) `access_token`. */
-function presentedKey(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
+/** The key in a request's headers: `Authorization: Bearer`, else `X-API-Key`. */
+export function headerKey(headers: IncomingHttpHeaders): string | undefined {
+  const header = headers.authorization;
   if (typeof header === 'string' && /^bearer\s+/i.test(header))
     return header.replace(/^bearer\s+/i, '').trim();
-  const apiKey = request.headers['x-api-key'];
-  if (typeof apiKey === 'string') return apiKey.trim();
+  const apiKey = headers['x-api-key'];
+  return typeof apiKey === 'string' ? apiKey.trim() : undefined;
+}
+
+/** The presented key: `headerKey`, or (streams only, for browsers) `access_token`. */
+function presentedKey(request: FastifyRequest): string | undefined {
+  const key = headerKey(request.headers);
+  if (key !== undefined) return key;
   const route = request.routeOptions.url;
   if (route === '/v1/stream' || route === '/v1/ws' || (route === '/graphql' && request.method === 'GET')) {
     const token = (request.query as Record<string, unknown> | undefined)?.access_token;

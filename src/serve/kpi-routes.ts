@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { KpiSnapshot, LiveKpis } from '../kpis/index.js';
 import { DIMENSIONS, isCustomerDimension, NAMED_WINDOWS, SERIES_GRAINS } from '../kpis/index.js';
+import { JSON_TYPE } from './api-headers.js';
 import { liveReadOf, scoped, type KpiQuery } from './kpi-reads.js';
 import type { PrivateBreakdown } from './private-breakdowns.js';
 
@@ -10,9 +11,6 @@ export interface KpiRoutesOptions {
   /** Answers breakdowns by customer attributes (differential privacy). */
   readonly privateBreakdown: PrivateBreakdown;
 }
-
-/** Live answers are sent as the JSON text the live values keep, not serialised per request. */
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 const windowQuery = {
   window: {

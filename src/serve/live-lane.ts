@@ -3,7 +3,8 @@ import type { Counter } from 'prom-client';
 import type { Dimension, LiveKpis, NamedWindow } from '../kpis/index.js';
 import { DIMENSIONS, isCustomerDimension, NAMED_WINDOWS } from '../kpis/index.js';
 import { allows, type KeyRing, type Principal } from '../security/index.js';
-import { correlationIdOf, DATA_HEADERS, SECURITY_HEADERS } from './api-headers.js';
+import { correlationIdOf, DATA_HEADERS, JSON_TYPE, SECURITY_HEADERS } from './api-headers.js';
+import { headerKey } from './auth.js';
 
 /** What a request's rate-limit check found: the budget left, or that it is spent. */
 export type RateCheck =
@@ -33,8 +34,6 @@ interface LiveTarget {
   readonly window: NamedWindow;
   readonly by: Dimension | null;
 }
-
-const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * The live read lane: `GET /v1/kpis` and `GET /v1/kpis/{id}` for a named window in EUR, answered
@@ -89,16 +88,7 @@ export function liveLane(options: LiveLaneOptions, routed: HttpHandler): HttpHan
  * seller's key, a missing or wrong key: the routed API answers those).
  */
 function readerOf(request: IncomingMessage, keys: KeyRing): Principal | undefined {
-  const header = request.headers.authorization;
-  const apiKey = request.headers['x-api-key'];
-  const presented =
-    typeof header === 'string'
-      ? /^bearer\s+/i.test(header)
-        ? header.replace(/^bearer\s+/i, '').trim()
-        : undefined
-      : typeof apiKey === 'string'
-        ? apiKey.trim()
-        : undefined;
+  const presented = headerKey(request.headers);
   if (presented === undefined) return undefined;
   const check = keys.check(presented);
   // Read or admin: such a key is never confined to a seller's rows (principalOf).

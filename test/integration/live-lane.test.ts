@@ -116,6 +116,14 @@ describe('live read lane', () => {
     assert.equal((await laneAnswers(pulse)) - counted, 0, 'none of these went through the lane');
   });
 
+  it('takes the key from X-API-Key as the API does', async () => {
+    const counted = await laneAnswers(pulse);
+    const response = await fetch(`${pulse.url}/v1/kpis`, { headers: { 'x-api-key': reader } });
+    assert.equal(response.status, 200);
+    assert.deepEqual(await response.json(), JSON.parse(JSON.stringify({ kpis: pulse.live.all('today') })));
+    assert.equal((await laneAnswers(pulse)) - counted, 1);
+  });
+
   it('gives a fresh request id when the caller sends one that is not a sane token', async () => {
     const response = await get('/v1/kpis', { 'x-request-id': 'two words' });
     await response.arrayBuffer();
