@@ -19,6 +19,8 @@ import { DEFAULT_CHECKPOINT_THRESHOLD } from '../warehouse/defaults.js';
 /** Requests per API key per window: 100 a second on average, in bursts as large as a producer needs. */
 export const DEFAULT_RATE_PER_KEY = 6_000;
 export const DEFAULT_RATE_WINDOW_MS = 60_000;
+/** The event loop ahead of DuckDB's and the workers' threads (src/serve/thread-priority.ts). */
+export const DEFAULT_BACKGROUND_NICE = 10;
 
 /** A configuration is a few hundred bytes; anything near this is a mistake or an attack. */
 const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -30,6 +32,8 @@ export interface PulseConfig {
     readonly port: number;
     readonly bodyLimitBytes: number;
     readonly maxBatchEvents: number;
+    /** Nice value of every thread but the event loop's (`pulse start`); 0 leaves them as they are. */
+    readonly backgroundNice: number;
   };
   readonly warehouse: {
     readonly path: string;
@@ -151,6 +155,7 @@ const fileSchema = {
         port: { type: 'integer', minimum: 0, maximum: 65535 },
         body_limit_bytes: { type: 'integer', minimum: 1024, maximum: 268435456 },
         max_batch_events: { type: 'integer', minimum: 1, maximum: 1000000 },
+        background_nice: { type: 'integer', minimum: 0, maximum: 19 },
       },
     },
     warehouse: {
@@ -430,6 +435,11 @@ export function loadConfig(
   const port = overrides.port ?? number('PULSE_PORT', env.PULSE_PORT) ?? file.server?.port ?? 8080;
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     problems.push(`port must be an integer 0–65535, got ${port}`);
+  const backgroundNice =
+    number('PULSE_BACKGROUND_NICE', env.PULSE_BACKGROUND_NICE) ??
+    file.server?.background_nice ??
+    DEFAULT_BACKGROUND_NICE;
+  if (backgroundNice > 19) problems.push(`PULSE_BACKGROUND_NICE must be 0–19, got ${backgroundNice}`);
   const tokenKey = env.PULSE_TOKEN_KEY ?? file.privacy?.token_key ?? (demo ? DEMO_TOKEN_KEY : undefined);
   if (tokenKey === undefined) {
     if (!overrides.withoutTokenKey)
@@ -502,6 +512,7 @@ export function loadConfig(
       port,
       bodyLimitBytes: file.server?.body_limit_bytes ?? 16 * 1024 * 1024,
       maxBatchEvents: file.server?.max_batch_events ?? 20_000,
+      backgroundNice,
     },
     warehouse: {
       path:
@@ -598,7 +609,13 @@ function durationMs(iso: string): number {
 }
 
 interface ConfigFile {
-  server?: { host?: string; port?: number; body_limit_bytes?: number; max_batch_events?: number };
+  server?: {
+    host?: string;
+    port?: number;
+    body_limit_bytes?: number;
+    max_batch_events?: number;
+    background_nice?: number;
+  };
   warehouse?: { path?: string; memory_limit?: string; threads?: number; checkpoint_threshold?: string };
   privacy?: {
     token_key?: string;

@@ -140,6 +140,27 @@ describe('configuration', () => {
     );
     assert.throws(() => loadConfig({}, { PULSE_TOKEN_KEY: 'short' }), /at least 16 characters/);
   });
+  it('lowers the background threads to nice 10 unless told otherwise, and names a bad value', () => {
+    const key = { PULSE_TOKEN_KEY: 'k'.repeat(20) };
+    assert.equal(loadConfig({}, key).server.backgroundNice, 10);
+    assert.equal(loadConfig({}, { ...key, PULSE_BACKGROUND_NICE: '0' }).server.backgroundNice, 0);
+    assert.equal(
+      loadConfig({ configFile: file('server: { background_nice: 5 }\n') }, key).server.backgroundNice,
+      5,
+    );
+    assert.throws(
+      () => loadConfig({}, { ...key, PULSE_BACKGROUND_NICE: '20' }),
+      /PULSE_BACKGROUND_NICE must be 0–19, got 20/,
+    );
+    assert.throws(
+      () => loadConfig({}, { ...key, PULSE_BACKGROUND_NICE: '-1' }),
+      /PULSE_BACKGROUND_NICE must be a whole number, got "-1"/,
+    );
+    assert.throws(
+      () => loadConfig({ configFile: file('server: { background_nice: high }\n') }, key),
+      /server\.background_nice must be integer/,
+    );
+  });
   it('reads the lineage and orchestrator keys, and names each bad one', () => {
     const good = file(
       'lineage:\n  openlineage_file: ol.ndjson\n  openlineage_url: http://marquez:5000/api/v1/lineage\norchestrator:\n  refresh_sla_ms: 2000\n  retry_backoff_ms: [100, 500]\n  jobs:\n    - { name: kpis_2m, kpis: [net_revenue], every: PT2M, sla_ms: 30000 }\n',

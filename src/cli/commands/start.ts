@@ -5,6 +5,7 @@ import { generateEvents, startLiveTraffic } from '../../generator/index.js';
 import type { CloudEvent } from '../../contracts/index.js';
 import { DEMO_API_KEY } from '../../security/index.js';
 import { parseFlags, portFlag } from '../args.js';
+import { lowerBackgroundThreads } from '../../serve/thread-priority.js';
 
 export const START_USAGE = `pulse start [--demo] [--db FILE] [--port N] [--host H] [--config FILE]
   Runs ingest, the refresh loop and the API on one DuckDB file.
@@ -76,6 +77,9 @@ export async function runStart(argv: string[]): Promise<number> {
     otlpEndpoint: config.telemetry.otlpEndpoint,
     ...(config.publish.postgres ? { marts: config.publish.postgres } : {}),
   });
+  // After the start, so that DuckDB's and the pools' threads exist; the sweep catches later ones.
+  const background =
+    config.server.backgroundNice > 0 ? lowerBackgroundThreads(config.server.backgroundNice) : undefined;
   const url = pulse.url.replace('127.0.0.1', 'localhost');
   process.stderr.write(
     `Pulse is running on ${url} (API docs: ${url}/docs, KPIs: ${url}/v1/kpis), warehouse ${config.warehouse.path}\n`,
@@ -112,6 +116,7 @@ export async function runStart(argv: string[]): Promise<number> {
     process.once('SIGTERM', stop);
   });
   process.stderr.write('Stopping…\n');
+  background?.stop();
   await stopLive?.();
   await pulse.close();
   return 0;
