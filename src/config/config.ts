@@ -32,7 +32,7 @@ export interface PulseConfig {
     readonly port: number;
     readonly bodyLimitBytes: number;
     readonly maxBatchEvents: number;
-    /** Nice value of every thread but the event loop's (`pulse start`); 0 leaves them as they are. */
+    /** Nice steps below the event loop for every other thread (`pulse start`); 0 leaves them as they are. */
     readonly backgroundNice: number;
   };
   readonly warehouse: {

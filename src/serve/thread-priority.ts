@@ -23,12 +23,13 @@ export interface BackgroundPriority {
  */
 export function lowerBackgroundThreads(
   nice: number,
-  options: { readonly taskDir?: string; readonly mainThreadId?: number; readonly sweepMs?: number } = {},
+  options: { readonly taskDir?: string; readonly sweepMs?: number } = {},
 ): BackgroundPriority {
   if (!Number.isInteger(nice) || nice < 1 || nice > 19)
     throw new RangeError(`nice must be 1–19, got ${nice}`);
   const taskDir = options.taskDir ?? '/proc/self/task';
-  const main = options.mainThreadId ?? process.pid;
+  // The event loop runs on the process's first thread, whose id is the pid.
+  const main = process.pid;
   const target = Math.min(19, getPriority(main) + nice);
   const done = new Set<number>();
   const sweep = (): void => {
