@@ -191,7 +191,8 @@ export async function startPulseProcess(
   // The bench's own key (every role), declared by hash in the config file Pulse reads from its cwd.
   writeFileSync(
     join(dir, 'pulse.config.yaml'),
-    `auth:\n  keys:\n    - { id: ${BENCH_KEY.stored.id}, name: bench, sha256: ${BENCH_KEY.stored.sha256}, roles: [admin] }\n` +
+    // Quoted: a random hex id may read as a number in YAML (123456789012, 12e345678901).
+    `auth:\n  keys:\n    - { id: "${BENCH_KEY.stored.id}", name: bench, sha256: "${BENCH_KEY.stored.sha256}", roles: [admin] }\n` +
       // The load generator is one key: it must never be throttled, or the bench measures the limit.
       `limits:\n  rate_per_key: 100000000\n  rate_window_ms: 1000\n` +
       (options.extraConfig ?? ''),

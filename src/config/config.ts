@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 import {
   DEFAULT_ALERTS,
@@ -767,12 +767,31 @@ function readConfigFile(path: string | undefined, problems: string[]): ConfigFil
     for (const error of validate.errors ?? []) {
       const field = error.instancePath.slice(1).replaceAll('/', '.') || '(root)';
       const extra =
-        error.keyword === 'additionalProperties' ? ` "${String(error.params.additionalProperty)}"` : '';
+        error.keyword === 'additionalProperties'
+          ? ` "${String(error.params.additionalProperty)}"`
+          : unquotedScalarHint(error, document);
       problems.push(`${file}: ${field} ${error.message ?? 'is invalid'}${extra}`);
     }
     return {};
   }
   return document as ConfigFile;
+}
+
+/**
+ * A string field that YAML read as a number or boolean (an id of digits, `12e3`, `yes`): the fix is
+ * quotes, which the schema's "must be string" does not say.
+ */
+function unquotedScalarHint(error: ErrorObject, document: unknown): string {
+  if (error.keyword !== 'type' || !String(error.params.type).includes('string')) return '';
+  let value: unknown = document;
+  for (const part of error.instancePath.split('/').slice(1)) {
+    value = (value as Record<string, unknown> | undefined)?.[
+      part.replaceAll('~1', '/').replaceAll('~0', '~')
+    ];
+  }
+  return typeof value === 'number' || typeof value === 'boolean'
+    ? ` (YAML read ${String(value)} as a ${typeof value}: put the value in quotes)`
+    : '';
 }
 
 /** A local JWKS must be a JSON object with a `keys` array: said at start, not at the first request. */

@@ -94,6 +94,33 @@ describe('configuration', () => {
       /"Mars\/Olympus" is not a known IANA time zone/,
     );
   });
+
+  it('says to quote a string field that YAML read as a number or a boolean', () => {
+    // A generated key id is 12 hex digits: now and then all digits, or digits around one "e".
+    const path = file(
+      'auth:\n  keys:\n    - { id: 123456789012, name: a, sha256: "' +
+        'a'.repeat(64) +
+        '", roles: [read] }\n    - { id: "abcd1234", name: true, sha256: "' +
+        'b'.repeat(64) +
+        '", roles: [read] }\n',
+    );
+    assert.throws(
+      () => loadConfig({ configFile: path }, { PULSE_TOKEN_KEY: 'k'.repeat(20) }),
+      (error: Error) => {
+        assert.match(
+          error.message,
+          /auth\.keys\.0\.id must be string \(YAML read 123456789012 as a number: put the value in quotes\)/,
+        );
+        assert.match(error.message, /auth\.keys\.1\.name must be string \(YAML read true as a boolean/);
+        return true;
+      },
+    );
+    const quoted = file(
+      `auth:\n  keys:\n    - { id: "123456789012", name: a, sha256: "${'a'.repeat(64)}", roles: [read] }\n`,
+    );
+    const config = loadConfig({ configFile: quoted }, { PULSE_TOKEN_KEY: 'k'.repeat(20) });
+    assert.equal(config.apiKeys[0]?.id, '123456789012');
+  });
   it('reads sources.files with its defaults, and names every bad key of it', () => {
     const good = file(
       'sources:\n  files:\n    dir: /var/drop\n    mappings:\n      - { match: "orders_export*.csv", mapping: shopify_orders }\n    stable_ms: 2000\n',
