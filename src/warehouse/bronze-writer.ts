@@ -9,6 +9,7 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { PulseError } from '../errors.js';
+import { JSON_INSERT_MAX_ROWS, JsonInsert, type JsonCell, type JsonColumn } from './json-insert.js';
 import { RecentIds } from './recent-ids.js';
 
 /** An event that passed its contract and privacy, ready for bronze. */
@@ -97,6 +98,9 @@ export class BronzeWriter {
   #onCommit: ((info: CommitInfo) => void) | undefined;
   #lastFailure: Error | undefined;
   readonly #recent: RecentIds;
+  /** Small groups' inserts, prepared on first use (see JSON_INSERT_MAX_ROWS). */
+  #stagingJson: JsonInsert | undefined;
+  #quarantineJson: JsonInsert | undefined;
 
   private constructor(
     connection: DuckDBConnection,
@@ -257,10 +261,7 @@ export class BronzeWriter {
     const quarantineBefore = this.#nextQuarantineId;
     await connection.run('BEGIN TRANSACTION');
     try {
-      // Appenders flush on the main thread: a group with nothing to quarantine opens none.
-      const quarantine = requests.some((request) => request.quarantined.length > 0)
-        ? await connection.createAppender('quarantine')
-        : undefined;
+      const quarantine = new QuarantineColumns();
       requests.forEach((request, i) => {
         const receivedAt = BigInt(request.receivedAt.getTime());
         for (const event of request.events) {
@@ -273,15 +274,28 @@ export class BronzeWriter {
           stagedSeqs[i]?.push(seq);
           rows.push(seq, event, receivedAt, request.batchId, !trustRecent || this.#recent.has(event.id));
         }
-        for (const record of request.quarantined) {
-          appendQuarantine(quarantine as DuckDBAppender, this.#nextQuarantineId++, record, request);
-        }
+        for (const record of request.quarantined) quarantine.push(this.#nextQuarantineId++, record, request);
       });
-      quarantine?.closeSync();
+      if (quarantine.length > 0) {
+        if (quarantine.length <= JSON_INSERT_MAX_ROWS && JsonInsert.fits(quarantine.columns)) {
+          this.#quarantineJson ??= new JsonInsert(connection, 'quarantine', QUARANTINE_JSON);
+          await this.#quarantineJson.insert(quarantine.columns);
+        } else {
+          const appender = await connection.createAppender('quarantine');
+          quarantine.appendTo(appender);
+          appender.closeSync();
+        }
+      }
       if (rows.length > 0) {
-        const staging = await connection.createAppender(STAGING_TABLE, 'main', 'temp');
-        rows.appendTo(staging);
-        staging.closeSync();
+        if (rows.length <= JSON_INSERT_MAX_ROWS && JsonInsert.fits(rows.columns)) {
+          this.#stagingJson ??= new JsonInsert(connection, STAGING_TABLE, STAGING_JSON);
+          await this.#stagingJson.insert(rows.columns);
+        } else {
+          // Appenders flush on the calling thread: only groups too large for the JSON text take one.
+          const staging = await connection.createAppender(STAGING_TABLE, 'main', 'temp');
+          rows.appendTo(staging);
+          staging.closeSync();
+        }
       }
       // The storage order within one group does not matter: zone maps see a group's sequence range.
       const stored = new Set<bigint>();
@@ -327,6 +341,31 @@ export class BronzeWriter {
 }
 
 const STAGING_TYPES = [BIGINT, VARCHAR, VARCHAR, VARCHAR, VARCHAR, BIGINT, VARCHAR, VARCHAR, BOOLEAN];
+/** The staging columns as a small group's JSON text names them, in STAGING_TYPES' order. */
+const STAGING_JSON: readonly JsonColumn[] = [
+  { name: 'seq', type: 'BIGINT' },
+  { name: 'id', type: 'VARCHAR' },
+  { name: 'type', type: 'VARCHAR' },
+  { name: 'source', type: 'VARCHAR' },
+  { name: 'time', type: 'VARCHAR' },
+  { name: 'received', type: 'BIGINT' },
+  { name: 'batch', type: 'VARCHAR' },
+  { name: 'data', type: 'VARCHAR' },
+  { name: 'suspect', type: 'BOOLEAN' },
+];
+/** The quarantine table's columns, in its order. */
+const QUARANTINE_JSON: readonly JsonColumn[] = [
+  { name: 'id', type: 'BIGINT' },
+  { name: 'received', type: 'TIMESTAMPTZ' },
+  { name: 'batch', type: 'VARCHAR' },
+  { name: 'source_kind', type: 'VARCHAR' },
+  { name: 'event_id', type: 'VARCHAR' },
+  { name: 'event_type', type: 'VARCHAR' },
+  { name: 'rule', type: 'VARCHAR' },
+  { name: 'field', type: 'VARCHAR' },
+  { name: 'message', type: 'VARCHAR' },
+  { name: 'payload', type: 'VARCHAR' },
+];
 /** DuckDB's vector size: a data chunk holds at most this many rows. */
 const CHUNK_ROWS = 2048;
 
@@ -342,6 +381,11 @@ class StagingColumns {
 
   get length(): number {
     return this.#columns[0]?.length ?? 0;
+  }
+
+  /** Column by column, in STAGING_TYPES' order. */
+  get columns(): readonly (readonly JsonCell[])[] {
+    return this.#columns as JsonCell[][];
   }
 
   push(seq: bigint, event: StagedEvent, receivedAt: bigint, batchId: string, suspect: boolean): void {
@@ -390,25 +434,41 @@ class StagingColumns {
   }
 }
 
-function appendQuarantine(
-  appender: DuckDBAppender,
-  id: bigint,
-  record: QuarantineRecord,
-  request: CommitRequest,
-): void {
-  appender.appendBigInt(id);
-  appender.appendVarchar(request.receivedAt.toISOString());
-  appender.appendVarchar(request.batchId);
-  appender.appendVarchar(request.sourceKind);
-  for (const value of [record.eventId, record.eventType]) {
-    if (value === null) appender.appendNull();
-    else appender.appendVarchar(value);
+/** The quarantine rows of one commit, column by column in the table's order. */
+class QuarantineColumns {
+  readonly columns: JsonCell[][] = QUARANTINE_JSON.map(() => []);
+
+  get length(): number {
+    return this.columns[0]?.length ?? 0;
   }
-  appender.appendVarchar(record.rule);
-  appender.appendVarchar(record.field);
-  appender.appendVarchar(record.message);
-  appender.appendVarchar(record.payload);
-  appender.endRow();
+
+  push(id: bigint, record: QuarantineRecord, request: CommitRequest): void {
+    const values: JsonCell[] = [
+      id,
+      request.receivedAt.toISOString(),
+      request.batchId,
+      request.sourceKind,
+      record.eventId,
+      record.eventType,
+      record.rule,
+      record.field,
+      record.message,
+      record.payload,
+    ];
+    values.forEach((value, i) => this.columns[i]?.push(value));
+  }
+
+  appendTo(appender: DuckDBAppender): void {
+    for (let row = 0; row < this.length; row += 1) {
+      for (const [i, column] of this.columns.entries()) {
+        const value = column[row];
+        if (value === null || value === undefined) appender.appendNull();
+        else if (i === 0) appender.appendBigInt(value as bigint);
+        else appender.appendVarchar(value as string);
+      }
+      appender.endRow();
+    }
+  }
 }
 
 /** DuckDB's error for an insert that meets a stored primary key. */
