@@ -49,13 +49,31 @@ export function compileLiveMeasure(
   const components = Object.keys(measure.components ?? {}).map(
     (name) => `,\n       round(sum(amount) FILTER (WHERE component = '${name}'), 2)::VARCHAR AS c_${name}`,
   );
+  const aggregates = `${exact}::VARCHAR AS v, epoch_ms(max(ts)) AS asof, epoch_ms(max(_ingested_at)) AS newest${components.join('')}`;
+  const windowed = `FROM (${expandMeasureSql(kpi, sql)}) AS rows_
+JOIN (VALUES ${rows.join(', ')}) AS win_(name, f, t) ON rows_.ts >= win_.f AND rows_.ts < win_.t
+WHERE ts >= $lo::TIMESTAMPTZ AND ts < $hi::TIMESTAMPTZ`;
+  if (measure.aggregate === 'count_distinct') {
+    // A distinct count under grouping sets costs DuckDB about twice what one aggregation per set
+    // does over the same rows read once (measured on the return rate's denominator with two days of
+    // history: 100–150 ms against 60–65 ms), and the distinct counts stay on this row path.
+    const sets = [
+      `SELECT win, '' AS dim, NULL::VARCHAR AS key,\n       ${aggregates}\nFROM windowed_ GROUP BY win`,
+      ...dimensions.map(
+        (d) =>
+          `SELECT win, '${d}' AS dim, ${d}::VARCHAR AS key,\n       ${aggregates}\nFROM windowed_ GROUP BY win, ${d}`,
+      ),
+    ];
+    return {
+      sql: `WITH windowed_ AS MATERIALIZED (SELECT win_.name AS win, rows_.* ${windowed})\n${sets.join('\nUNION ALL\n')}`,
+      params,
+    };
+  }
   const grouping = groupingSets(dimensions, ['win_.name']);
   return {
     sql: `SELECT win_.name AS win, ${grouping.columns},
-       ${exact}::VARCHAR AS v, epoch_ms(max(ts)) AS asof, epoch_ms(max(_ingested_at)) AS newest${components.join('')}
-FROM (${expandMeasureSql(kpi, sql)}) AS rows_
-JOIN (VALUES ${rows.join(', ')}) AS win_(name, f, t) ON rows_.ts >= win_.f AND rows_.ts < win_.t
-WHERE ts >= $lo::TIMESTAMPTZ AND ts < $hi::TIMESTAMPTZ
+       ${aggregates}
+${windowed}
 GROUP BY ${grouping.groupBy}`,
     params,
   };
