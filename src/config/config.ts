@@ -778,8 +778,8 @@ function readConfigFile(path: string | undefined, problems: string[]): ConfigFil
 }
 
 /**
- * A string field that YAML read as a number or boolean (an id of digits, `12e3`, `yes`): the fix is
- * quotes, which the schema's "must be string" does not say.
+ * A string field that YAML read as a number or boolean (an id of digits, `12e3`, `true`): the fix
+ * is quotes, which the schema's "must be string" does not say.
  */
 function unquotedScalarHint(error: ErrorObject, document: unknown): string {
   if (error.keyword !== 'type' || !String(error.params.type).includes('string')) return '';
@@ -789,9 +789,10 @@ function unquotedScalarHint(error: ErrorObject, document: unknown): string {
       part.replaceAll('~1', '/').replaceAll('~0', '~')
     ];
   }
-  return typeof value === 'number' || typeof value === 'boolean'
-    ? ` (YAML read ${String(value)} as a ${typeof value}: put the value in quotes)`
-    : '';
+  if (typeof value !== 'number' && typeof value !== 'boolean') return '';
+  // 12e345678901 reads as Infinity: naming that value would only puzzle.
+  const read = typeof value === 'number' && !Number.isFinite(value) ? 'it' : String(value);
+  return ` (YAML read ${read} as a ${typeof value}: put the value in quotes)`;
 }
 
 /** A local JWKS must be a JSON object with a `keys` array: said at start, not at the first request. */

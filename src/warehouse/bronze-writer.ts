@@ -6,10 +6,9 @@ import {
   VARCHAR,
   type DuckDBAppender,
   type DuckDBConnection,
-  type DuckDBValue,
 } from '@duckdb/node-api';
 import { PulseError } from '../errors.js';
-import { JSON_INSERT_MAX_ROWS, JsonInsert, type JsonCell, type JsonColumn } from './json-insert.js';
+import { JsonInsert, type JsonCell, type JsonColumn } from './json-insert.js';
 import { RecentIds } from './recent-ids.js';
 
 /** An event that passed its contract and privacy, ready for bronze. */
@@ -98,7 +97,7 @@ export class BronzeWriter {
   #onCommit: ((info: CommitInfo) => void) | undefined;
   #lastFailure: Error | undefined;
   readonly #recent: RecentIds;
-  /** Small groups' inserts, prepared on first use (see JSON_INSERT_MAX_ROWS). */
+  /** Small groups' inserts, prepared on first use (see JsonInsert.fits). */
   #stagingJson: JsonInsert | undefined;
   #quarantineJson: JsonInsert | undefined;
 
@@ -277,7 +276,7 @@ export class BronzeWriter {
         for (const record of request.quarantined) quarantine.push(this.#nextQuarantineId++, record, request);
       });
       if (quarantine.length > 0) {
-        if (quarantine.length <= JSON_INSERT_MAX_ROWS && JsonInsert.fits(quarantine.columns)) {
+        if (JsonInsert.fits(quarantine.columns)) {
           this.#quarantineJson ??= new JsonInsert(connection, 'quarantine', QUARANTINE_JSON);
           await this.#quarantineJson.insert(quarantine.columns);
         } else {
@@ -287,11 +286,12 @@ export class BronzeWriter {
         }
       }
       if (rows.length > 0) {
-        if (rows.length <= JSON_INSERT_MAX_ROWS && JsonInsert.fits(rows.columns)) {
+        if (JsonInsert.fits(rows.columns)) {
           this.#stagingJson ??= new JsonInsert(connection, STAGING_TABLE, STAGING_JSON);
           await this.#stagingJson.insert(rows.columns);
         } else {
-          // Appenders flush on the calling thread: only groups too large for the JSON text take one.
+          // Appenders flush on the calling thread: only groups JSON text does not fit (too many rows
+          // or characters, a lone surrogate) take one.
           const staging = await connection.createAppender(STAGING_TABLE, 'main', 'temp');
           rows.appendTo(staging);
           staging.closeSync();
@@ -374,7 +374,7 @@ const CHUNK_ROWS = 2048;
  * of the DuckDB Node API (about twice the row-by-row appender).
  */
 class StagingColumns {
-  readonly #columns: DuckDBValue[][] = STAGING_TYPES.map(() => []);
+  readonly #columns: JsonCell[][] = STAGING_TYPES.map(() => []);
   #firstSeq = 0n;
   /** Rows not suspected of repeating a stored event. */
   fresh = 0;
@@ -385,21 +385,21 @@ class StagingColumns {
 
   /** Column by column, in STAGING_TYPES' order. */
   get columns(): readonly (readonly JsonCell[])[] {
-    return this.#columns as JsonCell[][];
+    return this.#columns;
   }
 
   push(seq: bigint, event: StagedEvent, receivedAt: bigint, batchId: string, suspect: boolean): void {
     if (this.length === 0) this.#firstSeq = seq;
     const [seqs, ids, types, sources, times, received, batches, data, suspects] = this.#columns as [
-      DuckDBValue[],
-      DuckDBValue[],
-      DuckDBValue[],
-      DuckDBValue[],
-      DuckDBValue[],
-      DuckDBValue[],
-      DuckDBValue[],
-      DuckDBValue[],
-      DuckDBValue[],
+      JsonCell[],
+      JsonCell[],
+      JsonCell[],
+      JsonCell[],
+      JsonCell[],
+      JsonCell[],
+      JsonCell[],
+      JsonCell[],
+      JsonCell[],
     ];
     seqs.push(seq);
     ids.push(event.id);
@@ -415,7 +415,7 @@ class StagingColumns {
 
   /** The sequences of the rows not suspected of repeating a stored event. */
   freshSeqs(): bigint[] {
-    const [seqs, , , , , , , , suspects] = this.#columns as DuckDBValue[][];
+    const [seqs, , , , , , , , suspects] = this.#columns;
     return (seqs as bigint[]).filter((_, i) => suspects?.[i] === false);
   }
 
@@ -463,8 +463,8 @@ class QuarantineColumns {
       for (const [i, column] of this.columns.entries()) {
         const value = column[row];
         if (value === null || value === undefined) appender.appendNull();
-        else if (i === 0) appender.appendBigInt(value as bigint);
-        else appender.appendVarchar(value as string);
+        else if (QUARANTINE_JSON[i]?.type === 'BIGINT') appender.appendBigInt(BigInt(value));
+        else appender.appendVarchar(String(value));
       }
       appender.endRow();
     }

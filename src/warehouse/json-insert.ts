@@ -21,6 +21,12 @@ export type JsonCell = string | number | bigint | boolean | null;
 export const JSON_INSERT_MAX_ROWS = 256;
 
 /**
+ * Nor more than this many characters of strings: a group of a few large events would otherwise
+ * make a text of hundreds of MB (held twice while it is bound), or one past V8's longest string.
+ */
+export const JSON_INSERT_MAX_CHARS = 1 << 20;
+
+/**
  * Inserts rows into one table through a single VARCHAR parameter: `{"column": [values…], …}`, read
  * by `from_json` and unnested column by column, in a statement prepared once per connection.
  */
@@ -39,14 +45,19 @@ export class JsonInsert {
   }
 
   /**
-   * Whether these columns can go as JSON text exactly: every string well formed (a lone surrogate
-   * is invalid JSON for DuckDB, where the appender would store U+FFFD) and every bigint within the
+   * Whether these columns can go as JSON text exactly and cheaply: at most JSON_INSERT_MAX_ROWS rows
+   * and JSON_INSERT_MAX_CHARS characters of strings, every string well formed (a lone surrogate is
+   * invalid JSON for DuckDB, where the appender would store U+FFFD) and every bigint within the
    * range a JSON number holds exactly.
    */
   static fits(columns: readonly (readonly JsonCell[])[]): boolean {
+    if ((columns[0]?.length ?? 0) > JSON_INSERT_MAX_ROWS) return false;
+    let chars = 0;
     for (const column of columns) {
       for (const value of column) {
         if (typeof value === 'string') {
+          chars += value.length;
+          if (chars > JSON_INSERT_MAX_CHARS) return false;
           if (!(value as string & { isWellFormed(): boolean }).isWellFormed()) return false;
         } else if (typeof value === 'bigint') {
           if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER))
@@ -59,10 +70,15 @@ export class JsonInsert {
 
   /** Inserts the rows, `columns` in the order given at construction, all of the same length. */
   async insert(columns: readonly (readonly JsonCell[])[]): Promise<void> {
+    // unnest pads shorter lists with NULL: a missing or short column would store NULLs silently.
+    const rows = columns[0]?.length ?? 0;
+    if (columns.length !== this.#columns.length || columns.some((column) => column.length !== rows)) {
+      throw new Error(`JsonInsert: expected ${this.#columns.length} columns of equal length`);
+    }
     const text = JSON.stringify(
       Object.fromEntries(
         this.#columns.map((c, i) => {
-          const values = columns[i] ?? [];
+          const values = columns[i] as readonly JsonCell[];
           return [
             c.name,
             c.type === 'BIGINT' ? values.map((v) => (typeof v === 'bigint' ? Number(v) : v)) : values,
@@ -77,6 +93,11 @@ export class JsonInsert {
     });
     const prepared = await this.#prepared;
     prepared.bindVarchar(1, text);
-    await prepared.run();
+    try {
+      await prepared.run();
+    } finally {
+      // The bound text would otherwise stay in memory until the next small group.
+      prepared.clearBindings();
+    }
   }
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BronzeWriter, type CommitRequest } from '../../src/warehouse/bronze-writer.js';
 import { openWarehouse, type Warehouse } from '../../src/warehouse/index.js';
-import { JSON_INSERT_MAX_ROWS, JsonInsert } from '../../src/warehouse/json-insert.js';
+import { JSON_INSERT_MAX_CHARS, JSON_INSERT_MAX_ROWS, JsonInsert } from '../../src/warehouse/json-insert.js';
 import { queryRows } from '../../src/warehouse/query.js';
 
 /** Strings JSON must escape, and ones it passes as they are. */
@@ -50,7 +50,7 @@ async function stored(
   const bronze = await queryRows(
     warehouse.reader,
     `SELECT replace(event_id, $p, '') || '|' || event_type || '|' || source || '|' || coalesce(event_time::VARCHAR, 'null')
-            || '|' || ingested_at::VARCHAR || '|' || data || '|' || (event_key = md5_number(event_id))::VARCHAR AS line
+            || '|' || ingested_at::VARCHAR || '|' || data AS line
      FROM bronze_events WHERE batch_id = $b ORDER BY ingest_seq`,
     { p: `${prefix}-`, b: `batch-${prefix}` },
   );
@@ -62,6 +62,23 @@ async function stored(
     { p: `${prefix}-`, b: `batch-${prefix}` },
   );
   return { bronze: bronze.map((r) => String(r.line)), quarantine: quarantine.map((r) => String(r.line)) };
+}
+
+/** Counts the rows each JSON insert is given while `body` runs (the appender path gives none). */
+async function jsonInserts(body: () => Promise<void>): Promise<number[]> {
+  const original = Object.getOwnPropertyDescriptor(JsonInsert.prototype, 'insert')
+    ?.value as JsonInsert['insert'];
+  const calls: number[] = [];
+  JsonInsert.prototype.insert = function (this: JsonInsert, columns) {
+    calls.push(columns[0]?.length ?? 0);
+    return original.call(this, columns);
+  };
+  try {
+    await body();
+  } finally {
+    JsonInsert.prototype.insert = original;
+  }
+  return calls;
 }
 
 describe('bronze insert paths', () => {
@@ -79,8 +96,16 @@ describe('bronze insert paths', () => {
   });
 
   it('stores a small group (JSON text) exactly as a large one (appender)', async () => {
-    const small = await writer.submit(request('small', 12, 6));
-    const large = await writer.submit(request('large', JSON_INSERT_MAX_ROWS + 40, JSON_INSERT_MAX_ROWS + 4));
+    let small = await writer.submit(request('warm', 1));
+    let large = small;
+    // The small group's staging and quarantine rows go as JSON text; the large group's through appenders.
+    assert.deepEqual(
+      await jsonInserts(async () => {
+        small = await writer.submit(request('small', 12, 6));
+        large = await writer.submit(request('large', JSON_INSERT_MAX_ROWS + 40, JSON_INSERT_MAX_ROWS + 4));
+      }),
+      [6, 12],
+    );
     assert.deepEqual([small.accepted, small.quarantined], [12, 6]);
     assert.deepEqual(
       [large.accepted, large.quarantined],
@@ -95,7 +120,7 @@ describe('bronze insert paths', () => {
     assert.equal(
       a.bronze[1],
       `1|session.started|quote " and \\ backslash|2026-11-30 08:59:00.5+00|2026-11-30 10:00:00.123+00|` +
-        `{"n":1,"text":"quote \\" and \\\\ backslash","amount":"12.50"}|true`,
+        `{"n":1,"text":"quote \\" and \\\\ backslash","amount":"12.50"}`,
     );
     assert.match(a.bronze[0] as string, /^0\|session\.started\|plain\|null\|/);
     assert.equal(a.bronze[2]?.split('|')[2], 'nul\u0000inside');
@@ -106,6 +131,32 @@ describe('bronze insert paths', () => {
         `{"i":1,"text":"quote \\" and \\\\ backslash"}`,
     );
     assert.match(a.quarantine[0] as string, /\|null\|null\|contract\|/);
+  });
+
+  it('mixes the paths in one group: few events as JSON, many quarantined rows by appender', async () => {
+    const calls = await jsonInserts(async () => {
+      const result = await writer.submit(request('mixed', 5, JSON_INSERT_MAX_ROWS + 1));
+      assert.deepEqual([result.accepted, result.quarantined], [5, JSON_INSERT_MAX_ROWS + 1]);
+    });
+    assert.deepEqual(calls, [5]);
+    const { bronze, quarantine } = await stored(warehouse, 'mixed');
+    assert.deepEqual([bronze.length, quarantine.length], [5, JSON_INSERT_MAX_ROWS + 1]);
+    assert.equal(
+      quarantine[JSON_INSERT_MAX_ROWS]?.split('|')[6],
+      AWKWARD[JSON_INSERT_MAX_ROWS % AWKWARD.length],
+    );
+  });
+
+  it('sends a few large events to the appender: the JSON text stays small', async () => {
+    const big = request('big', 2);
+    const data = JSON.stringify({ text: 'x'.repeat(JSON_INSERT_MAX_CHARS / 2 + 1) });
+    const events = big.events.map((event) => ({ ...event, data }));
+    const calls = await jsonInserts(async () => {
+      assert.equal((await writer.submit({ ...big, events })).accepted, 2);
+    });
+    assert.deepEqual(calls, []);
+    const { bronze } = await stored(warehouse, 'big');
+    assert.equal(bronze.map((line) => line.split('|')[5]?.length).join(), [data.length, data.length].join());
   });
 
   it('sends a group with a lone surrogate to the appender, which stores it', async () => {

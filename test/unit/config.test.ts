@@ -102,6 +102,8 @@ describe('configuration', () => {
         'a'.repeat(64) +
         '", roles: [read] }\n    - { id: "abcd1234", name: true, sha256: "' +
         'b'.repeat(64) +
+        '", roles: [read] }\n    - { id: 12e345678901, name: c, sha256: "' +
+        'c'.repeat(64) +
         '", roles: [read] }\n',
     );
     assert.throws(
@@ -112,6 +114,7 @@ describe('configuration', () => {
           /auth\.keys\.0\.id must be string \(YAML read 123456789012 as a number: put the value in quotes\)/,
         );
         assert.match(error.message, /auth\.keys\.1\.name must be string \(YAML read true as a boolean/);
+        assert.match(error.message, /auth\.keys\.2\.id must be string \(YAML read it as a number: put/);
         return true;
       },
     );
