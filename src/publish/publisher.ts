@@ -63,6 +63,8 @@ export class MartsPublisher {
   #client: pg.Client | undefined;
   #pending = false;
   #running: Promise<void> | undefined;
+  /** The publish in progress: publishes share one DuckDB and one PostgreSQL connection, so they queue. */
+  #publishing: Promise<unknown> = Promise.resolve();
   #closed = false;
   #wake: (() => void) | undefined;
   #failures = 0;
@@ -179,7 +181,18 @@ export class MartsPublisher {
     await client?.end().catch(() => undefined);
   }
 
-  async #publish(): Promise<PublishResult> {
+  /**
+   * One publish at a time. `publishNow` and the loop may ask at once (a refresh ends while a caller
+   * publishes): two would each BEGIN on the same DuckDB connection, and the one that failed would
+   * close the PostgreSQL connection under the other.
+   */
+  #publish(): Promise<PublishResult> {
+    const next = this.#publishing.then(() => this.#publishOnce());
+    this.#publishing = next.catch(() => undefined);
+    return next;
+  }
+
+  async #publishOnce(): Promise<PublishResult> {
     this.#lastPublishStarted = Date.now();
     const started = performance.now();
     try {

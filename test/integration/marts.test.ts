@@ -238,6 +238,21 @@ describe('PostgreSQL marts', { skip: available === true ? false : available }, (
     assert.deepEqual((await fingerprints()).pg, (await fingerprints()).duck);
   });
 
+  it('runs publishes asked for at once one after the other: each commits, none breaks another', async () => {
+    const publisher = pulse.publisher!;
+    const seen = publisher.recent.length;
+    // A refresh ending while a caller publishes asks for one too: both share one DuckDB connection.
+    const results = await Promise.all([
+      publisher.publishNow(),
+      publisher.publishNow(),
+      publisher.publishNow(),
+    ]);
+    assert.equal(results.length, 3);
+    assert.ok(publisher.recent.length - seen >= 3, `${publisher.recent.length - seen} publishes recorded`);
+    assert.equal(publisher.health().status, 'ok');
+    assert.deepEqual((await fingerprints()).pg, (await fingerprints()).duck);
+  });
+
   it('keeps ingesting while PostgreSQL is unreachable, reports it on /readyz, and catches up with nothing lost', async () => {
     proxy.cut();
     const events = [
