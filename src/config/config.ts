@@ -733,7 +733,8 @@ let compiled: ValidateFunction | undefined;
 
 /** The file schema, compiled once (compiling costs far more than validating). */
 function fileValidator(): ValidateFunction {
-  compiled ??= new Ajv({ allErrors: true, strict: false }).compile(fileSchema);
+  // verbose: each error carries the value it refused (`unquotedScalarHint`).
+  compiled ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(fileSchema);
   return compiled;
 }
 
@@ -769,7 +770,7 @@ function readConfigFile(path: string | undefined, problems: string[]): ConfigFil
       const extra =
         error.keyword === 'additionalProperties'
           ? ` "${String(error.params.additionalProperty)}"`
-          : unquotedScalarHint(error, document);
+          : unquotedScalarHint(error);
       problems.push(`${file}: ${field} ${error.message ?? 'is invalid'}${extra}`);
     }
     return {};
@@ -781,14 +782,9 @@ function readConfigFile(path: string | undefined, problems: string[]): ConfigFil
  * A string field that YAML read as a number or boolean (an id of digits, `12e3`, `true`): the fix
  * is quotes, which the schema's "must be string" does not say.
  */
-function unquotedScalarHint(error: ErrorObject, document: unknown): string {
+function unquotedScalarHint(error: ErrorObject): string {
   if (error.keyword !== 'type' || !String(error.params.type).includes('string')) return '';
-  let value: unknown = document;
-  for (const part of error.instancePath.split('/').slice(1)) {
-    value = (value as Record<string, unknown> | undefined)?.[
-      part.replaceAll('~1', '/').replaceAll('~0', '~')
-    ];
-  }
+  const value: unknown = error.data;
   if (typeof value !== 'number' && typeof value !== 'boolean') return '';
   // 12e345678901 reads as Infinity: naming that value would only puzzle.
   const read = typeof value === 'number' && !Number.isFinite(value) ? 'it' : String(value);

@@ -17,10 +17,10 @@ export function windowAlias(window: NamedWindow): string {
 /**
  * One query for every live value of an additive KPI: all named windows at once and the total plus
  * each breakdown at once, for one measure (grouping sets for sums; for distinct counts a UNION ALL
- * of one aggregation per breakdown over the windowed rows, materialized once). Each row is joined to the windows it
- * falls in and the window is a grouping column, so the aggregates are written once, not once per
- * window: DuckDB's cost here is per aggregate, not per row (15 filtered aggregates ran 6× slower
- * than 5 on a refresh's few hundred rows).
+ * of one aggregation per breakdown over the windowed rows, materialized once). Each row is joined
+ * to the windows it falls in and the window is a grouping column, so the aggregates are written
+ * once, not once per window: DuckDB's cost here is per aggregate, not per row (15 filtered
+ * aggregates ran 6× slower than 5 on a refresh's few hundred rows).
  * Rows (long): `win` (a window alias), `dim` ('' for the total), `key`, `v`, `asof`, `newest`, and
  * `c_<component>` for the components of the numerator; `widenLiveRows` turns them into one row per
  * dim and key with `v_<w>`, `asof_<w>`, `newest_<w>` and `c_<component>_<w>` columns.

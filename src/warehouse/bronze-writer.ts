@@ -98,8 +98,8 @@ export class BronzeWriter {
   #lastFailure: Error | undefined;
   readonly #recent: RecentIds;
   /** Small groups' inserts, prepared on first use (see JsonInsert.fits). */
-  #stagingJson: JsonInsert | undefined;
-  #quarantineJson: JsonInsert | undefined;
+  readonly #stagingJson: JsonInsert;
+  readonly #quarantineJson: JsonInsert;
 
   private constructor(
     connection: DuckDBConnection,
@@ -111,6 +111,8 @@ export class BronzeWriter {
     this.#maxGroupEvents = maxGroupEvents;
     this.#maxQueuedEvents = maxQueuedEvents;
     this.#recent = recent;
+    this.#stagingJson = new JsonInsert(connection, STAGING_TABLE, STAGING_JSON);
+    this.#quarantineJson = new JsonInsert(connection, 'quarantine', QUARANTINE_JSON);
   }
 
   /**
@@ -275,28 +277,10 @@ export class BronzeWriter {
         }
         for (const record of request.quarantined) quarantine.push(this.#nextQuarantineId++, record, request);
       });
-      if (quarantine.length > 0) {
-        if (JsonInsert.fits(quarantine.columns)) {
-          this.#quarantineJson ??= new JsonInsert(connection, 'quarantine', QUARANTINE_JSON);
-          await this.#quarantineJson.insert(quarantine.columns);
-        } else {
-          const appender = await connection.createAppender('quarantine');
-          quarantine.appendTo(appender);
-          appender.closeSync();
-        }
-      }
-      if (rows.length > 0) {
-        if (JsonInsert.fits(rows.columns)) {
-          this.#stagingJson ??= new JsonInsert(connection, STAGING_TABLE, STAGING_JSON);
-          await this.#stagingJson.insert(rows.columns);
-        } else {
-          // Appenders flush on the calling thread: only groups JSON text does not fit (too many rows
-          // or characters, a lone surrogate) take one.
-          const staging = await connection.createAppender(STAGING_TABLE, 'main', 'temp');
-          rows.appendTo(staging);
-          staging.closeSync();
-        }
-      }
+      await insertColumns(quarantine, this.#quarantineJson, () => connection.createAppender('quarantine'));
+      await insertColumns(rows, this.#stagingJson, () =>
+        connection.createAppender(STAGING_TABLE, 'main', 'temp'),
+      );
       // The storage order within one group does not matter: zone maps see a group's sequence range.
       const stored = new Set<bigint>();
       if (rows.fresh > 0) {
@@ -469,6 +453,32 @@ class QuarantineColumns {
       appender.endRow();
     }
   }
+}
+
+/** One commit's rows of one table, column by column, that can also be appended row by row. */
+interface Columns {
+  readonly length: number;
+  readonly columns: readonly (readonly JsonCell[])[];
+  appendTo(appender: DuckDBAppender): void;
+}
+
+/**
+ * Inserts the rows as one JSON text when they fit it; otherwise through an appender, which flushes
+ * on the calling thread, the event loop (see JSON_INSERT_MAX_ROWS).
+ */
+async function insertColumns(
+  rows: Columns,
+  json: JsonInsert,
+  createAppender: () => Promise<DuckDBAppender>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  if (JsonInsert.fits(rows.columns)) {
+    await json.insert(rows.columns);
+    return;
+  }
+  const appender = await createAppender();
+  rows.appendTo(appender);
+  appender.closeSync();
 }
 
 /** DuckDB's error for an insert that meets a stored primary key. */

@@ -26,6 +26,9 @@ export const JSON_INSERT_MAX_ROWS = 256;
  */
 export const JSON_INSERT_MAX_CHARS = 1 << 20;
 
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_EXACT = BigInt(Number.MIN_SAFE_INTEGER);
+
 /**
  * Inserts rows into one table through a single VARCHAR parameter: `{"column": [values…], …}`, read
  * by `from_json` and unnested column by column, in a statement prepared once per connection.
@@ -60,8 +63,7 @@ export class JsonInsert {
           if (chars > JSON_INSERT_MAX_CHARS) return false;
           if (!(value as string & { isWellFormed(): boolean }).isWellFormed()) return false;
         } else if (typeof value === 'bigint') {
-          if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER))
-            return false;
+          if (value > MAX_EXACT || value < MIN_EXACT) return false;
         }
       }
     }
