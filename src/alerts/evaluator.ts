@@ -94,6 +94,8 @@ export class AlertEvaluator {
   readonly #last = new Map<string, { metric: number | null; assessment: string; describe: string }>();
   /** Last week's values and forecasts, by what they answer, with when they were looked up. */
   readonly #slow = new Map<string, { at: number; value: unknown }>();
+  /** Each rule's reference (forecast, last week's value) and when it was first seen, as performance.now(). */
+  readonly #references = new Map<string, { reference: string; since: number }>();
   #running: Promise<void> | undefined;
   #again = false;
   #timer: NodeJS.Timeout | undefined;
@@ -165,6 +167,7 @@ export class AlertEvaluator {
     // The season of the time the value describes (the end of its window), in the business time zone.
     const rule = ruleAt(everyTime, kpi, localTime(Date.parse(answer.window.to), this.#options.timeZone));
     const observation = await this.#observe(rule, answer);
+    if (!this.#liveCaughtUp(rule, observation)) return;
     const assessment = assess(rule, observation);
     this.#last.set(rule.id, {
       metric: assessment.metric,
@@ -217,6 +220,24 @@ export class AlertEvaluator {
       notice,
     });
     if (told) this.#options.dispatcher.send(rule.channels, { kind: 'alert', id: notice.id, notice });
+  }
+
+  /**
+   * A forecast or last week's value is read from the warehouse, which runs ahead of the live values
+   * (a run commits before its values are swapped in). Once the reference changes, the rule waits
+   * for live values read after it: history loaded in bulk must not be judged against a live hour
+   * that does not hold it yet.
+   */
+  #liveCaughtUp(rule: AlertRule, observation: Observation): boolean {
+    const reference = observation.expected ?? observation.lastWeek;
+    if (reference === undefined || reference === null) return true;
+    const text = JSON.stringify(reference);
+    let seen = this.#references.get(rule.id);
+    if (seen?.reference !== text) {
+      seen = { reference: text, since: performance.now() };
+      this.#references.set(rule.id, seen);
+    }
+    return (this.#options.live.readStartedAt ?? -Infinity) >= seen.since;
   }
 
   async #observe(rule: AlertRule, answer: KpiAnswer): Promise<Observation> {

@@ -67,6 +67,8 @@ export class LiveKpis {
   #held = new Set<string>();
   #values: ReadonlyMap<string, LiveValue> = new Map();
   #computedAt: Date | undefined;
+  /** performance.now() when the recompute behind `#values` began reading (see `readStartedAt`). */
+  #readStartedAt: number | undefined;
   readonly #json = new WeakMap<LiveValue, AnswerJson>();
   /** The last text rendered per value or window (`#rendered`). */
   readonly #renders = new Map<string, { values: ReadonlyMap<string, LiveValue>; ms: number; body: Buffer }>();
@@ -105,6 +107,15 @@ export class LiveKpis {
 
   get computedAt(): Date | undefined {
     return this.#computedAt;
+  }
+
+  /**
+   * performance.now() when the recompute whose values are served began reading the warehouse:
+   * they include every commit made before it. What else reads the warehouse (an alert's forecast)
+   * compares with it to know whether the live values have caught up with what it read.
+   */
+  get readStartedAt(): number | undefined {
+    return this.#readStartedAt;
   }
 
   /** The value with its lag as of now. */
@@ -189,6 +200,7 @@ export class LiveKpis {
     maxAgeMs = 5_000,
     gate?: Promise<unknown>,
   ): Promise<readonly LiveValue[]> {
+    const readStarted = performance.now();
     const now = this.#now();
     const windows = Object.fromEntries(
       LIVE_WINDOWS.map((name) => [name, resolveNamedWindow(name, now, this.#timeZone)]),
@@ -247,6 +259,7 @@ export class LiveKpis {
     this.#held = new Set(holds.keys());
     this.#values = next;
     this.#computedAt = now;
+    this.#readStartedAt = readStarted;
     if (full) this.#fullAt = now;
     const changed = [...next.values()].filter((value) => {
       const before = previous.get(value.key);
