@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
+import { refsOf } from './compile.js';
 
 export const DIMENSIONS = [
   'channel',
@@ -59,7 +60,11 @@ export interface KpiDefinition {
   readonly dimensions: readonly Dimension[];
   readonly numerator?: Measure;
   readonly denominator?: Measure | null;
-  readonly snapshot?: { readonly sql: string };
+  readonly snapshot?: {
+    readonly sql: string;
+    /** Tables the live values read compacted, by the name `sql` refers to them with. */
+    readonly compact?: Readonly<Record<string, Compaction>>;
+  };
   /**
    * The records under a value, for drill-through: SQL over gold returning one row per record with
    * `ts`, `record` (its kind), a `record_key` that orders rows stably, the KPI's dimension columns
@@ -67,6 +72,24 @@ export interface KpiDefinition {
    */
   readonly drill?: { readonly sql: string };
 }
+
+/**
+ * How the live values read a growing table in a snapshot's place, kept current from what each run
+ * changed. Either the newest row per key (for SQL that takes each key's latest row as of the
+ * instant), or sums per hour or day and group over the last `days` days with the raw rows at the edges
+ * (for SQL that sums `sum` by groups of `sum_by` over at most those days). Each must give the SQL
+ * the answer the table gives it.
+ */
+export type Compaction =
+  | { readonly latest_by: readonly string[]; readonly time: string }
+  | {
+      readonly sum_by: readonly string[];
+      readonly time: string;
+      readonly sum: readonly string[];
+      readonly days: number;
+      /** The buckets' size (default hour). */
+      readonly per?: 'hour' | 'day';
+    };
 
 export interface Catalogue {
   readonly version: number;
@@ -83,6 +106,32 @@ const measureSchema = {
     sql_by: { type: 'object', propertyNames: { enum: DIMENSIONS }, additionalProperties: { type: 'string' } },
     components: { type: 'object', additionalProperties: { enum: [1, -1] } },
     one_time_per_key: { type: 'boolean' },
+  },
+};
+
+const IDENTIFIER = '^[a-z_][a-z0-9_]*$';
+const columns = {
+  type: 'array',
+  minItems: 1,
+  uniqueItems: true,
+  items: { type: 'string', pattern: IDENTIFIER },
+};
+const latestSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['latest_by', 'time'],
+  properties: { latest_by: columns, time: { type: 'string', pattern: IDENTIFIER } },
+};
+const hourSumsSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['sum_by', 'time', 'sum', 'days'],
+  properties: {
+    sum_by: columns,
+    time: { type: 'string', pattern: IDENTIFIER },
+    sum: columns,
+    days: { type: 'integer', minimum: 1, maximum: 366 },
+    per: { enum: ['hour', 'day'] },
   },
 };
 
@@ -139,7 +188,14 @@ const catalogueSchema = {
             type: 'object',
             additionalProperties: false,
             required: ['sql'],
-            properties: { sql: { type: 'string' } },
+            properties: {
+              sql: { type: 'string' },
+              compact: {
+                type: 'object',
+                propertyNames: { pattern: IDENTIFIER },
+                additionalProperties: { oneOf: [latestSchema, hourSumsSchema] },
+              },
+            },
           },
           drill: {
             type: 'object',
@@ -169,5 +225,11 @@ export function loadCatalogue(text: string = readFileSync(CATALOGUE_FILE, 'utf8'
   const ids = catalogue.kpis.map((kpi) => kpi.id);
   const duplicated = ids.filter((id, i) => ids.indexOf(id) !== i);
   if (duplicated.length > 0) throw new Error(`the KPI catalogue repeats ids: ${duplicated.join(', ')}`);
+  const strays = catalogue.kpis.flatMap((kpi, i) =>
+    Object.keys(kpi.snapshot?.compact ?? {})
+      .filter((table) => !refsOf(kpi.snapshot?.sql ?? '').includes(table))
+      .map((table) => `/kpis/${i}/snapshot/compact/${table} is not a table the snapshot's sql refers to`),
+  );
+  if (strays.length > 0) throw new Error(`the KPI catalogue is invalid:\n  - ${strays.join('\n  - ')}`);
   return catalogue;
 }

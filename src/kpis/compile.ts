@@ -40,10 +40,17 @@ export function kpiInputs(kpi: KpiDefinition): string[] {
   return refsOf(texts.filter((text) => text !== undefined).join('\n'));
 }
 
-/** The measure SQL with refs, weights and the snapshot instant filled in. */
-export function expandMeasureSql(kpi: KpiDefinition, sql: string): string {
+/**
+ * The measure SQL with refs, weights and the snapshot instant filled in; `tables` names what to
+ * read in place of a ref (a relation the query defines).
+ */
+export function expandMeasureSql(
+  kpi: KpiDefinition,
+  sql: string,
+  tables?: ReadonlyMap<string, string>,
+): string {
   return sql
-    .replace(REF, (_all, name: string) => name)
+    .replace(REF, (_all, name: string) => tables?.get(name) ?? name)
     .replace(WEIGHT, (_all, column: string) => {
       const weights = Object.entries(kpi.weights ?? {});
       const cases = weights.map(

@@ -160,7 +160,7 @@ export class MinuteBuckets {
  * Padded with empty spans to 1, 2, 4 or 8: a refresh's SQL then takes one of four texts, and the
  * prepared statements stay few (each holds a plan).
  */
-function padSpans(spans: readonly Span[]): Span[] {
+export function padSpans(spans: readonly Span[]): Span[] {
   if (spans.length === 0) return [];
   let size = 1;
   while (size < spans.length) size *= 2;

@@ -95,16 +95,25 @@ export function widenLiveRows(rows: readonly Row[]): Map<string, Row> {
   return wide;
 }
 
-/** Inventory Risk at one instant, the total and each breakdown at once. */
-export function compileLiveSnapshot(kpi: KpiDefinition, at: Date): CompiledQuery {
+/**
+ * Inventory Risk at one instant, the total and each breakdown at once; `relations` are read in
+ * place of the tables they name (compacted, see live-compact.ts).
+ */
+export function compileLiveSnapshot(
+  kpi: KpiDefinition,
+  at: Date,
+  relations: ReadonlyMap<string, { sql: string; params: Readonly<Record<string, string>> }> = new Map(),
+): CompiledQuery {
   if (!kpi.snapshot) throw new Error(`KPI ${kpi.id} is not a snapshot KPI`);
   const grouping = groupingSets(kpi.dimensions);
+  const names = new Map([...relations.keys()].map((table) => [table, `compact_${table}`]));
+  const ctes = [...relations].map(([table, relation]) => `compact_${table} AS (${relation.sql})`);
   return {
-    sql: `SELECT ${grouping.columns},
+    sql: `${ctes.length > 0 ? `WITH ${ctes.join(',\n')}\n` : ''}SELECT ${grouping.columns},
        ${SNAPSHOT_AGGREGATES}
-FROM (${expandMeasureSql(kpi, kpi.snapshot.sql)}) AS rows_
+FROM (${expandMeasureSql(kpi, kpi.snapshot.sql, names)}) AS rows_
 GROUP BY ${grouping.groupBy}`,
-    params: { at: at.toISOString() },
+    params: Object.assign({ at: at.toISOString() }, ...[...relations.values()].map((r) => r.params)),
   };
 }
 

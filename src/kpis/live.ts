@@ -92,15 +92,17 @@ export class LiveKpis {
   }
 
   /**
-   * Sums the measures that allow it from minute buckets, kept current from what each committed
-   * run of `runner` changed. Without it every refresh aggregates the windows' rows (the reference).
+   * Sums the measures that allow it from minute buckets, and reads snapshot KPIs' declared compact
+   * tables, kept current from what each committed run of `runner` changed. Without it every
+   * refresh aggregates the windows' rows (the reference).
    */
   followRuns(runner: RunSource): () => void {
-    const inputs = this.#catalogue.kpis.flatMap((kpi) =>
-      measureVariants(kpi).flatMap((variant) =>
+    const inputs = this.#catalogue.kpis.flatMap((kpi) => [
+      ...measureVariants(kpi).flatMap((variant) =>
         summableByMinute(variant.measure, variant.sql) ? refsOf(variant.sql) : [],
       ),
-    );
+      ...Object.keys(kpi.snapshot?.compact ?? {}),
+    ]);
     this.#buckets = new LiveBucketSet(runner, inputs);
     return this.#buckets.unfollow;
   }
@@ -362,7 +364,10 @@ export class LiveKpis {
     windows: LiveWindows,
     now: Date,
   ): Promise<LiveValue[]> {
-    const rows = await this.#query(connection, compileLiveSnapshot(kpi, now));
+    const compact = this.#buckets?.snapshotOf(kpi);
+    const rows = compact
+      ? await compact.rows(connection, now)
+      : await this.#query(connection, compileLiveSnapshot(kpi, now));
     const total = rows.find((row) => row.dim === '') ?? {};
     const inputs = kpiInputs(kpi);
     const newest =

@@ -78,7 +78,14 @@ let counter = 0;
 
 /** A valid order.placed CloudEvent with PII, in EUR. */
 export function orderEvent(
-  overrides: { id?: string; orderId?: string; placedAt?: string; quantity?: number; unitPrice?: number } = {},
+  overrides: {
+    id?: string;
+    orderId?: string;
+    placedAt?: string;
+    quantity?: number;
+    unitPrice?: number;
+    sku?: string;
+  } = {},
 ) {
   counter += 1;
   const orderId = overrides.orderId ?? `O-${counter}`;
@@ -103,7 +110,7 @@ export function orderEvent(
       lines: [
         {
           line_no: 1,
-          sku: 'SKU-1',
+          sku: overrides.sku ?? 'SKU-1',
           quantity: overrides.quantity ?? 2,
           unit_price: overrides.unitPrice ?? 10,
           discount: 0,
