@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { generateEvents } from '../../src/generator/index.js';
 import type { RunResult } from '../../src/models/index.js';
 import { assertLiveMatchesEngine } from '../support/live-compare.js';
-import { orderEvent, startTestPulse, type TestPulse } from '../support/pulse.js';
+import { deliverAndRefresh, orderEvent, startTestPulse, type TestPulse } from '../support/pulse.js';
 
 const MINUTE = 60_000;
 
@@ -18,15 +18,7 @@ describe('live values from minute buckets', () => {
   let clock = new Date('2026-03-10T12:00:27.450Z');
   const runs: RunResult[] = [];
 
-  const deliver = async (events: unknown[]) => {
-    for (let i = 0; i < events.length; i += 10_000) {
-      await pulse.deliver(
-        events.slice(i, i + 10_000).map((value) => ({ kind: 'value', value })),
-        { sourceKind: 'test' },
-      );
-    }
-    await pulse.refresh();
-  };
+  const deliver = (events: unknown[]) => deliverAndRefresh(pulse, events);
 
   before(async () => {
     pulse = await startTestPulse({ now: () => clock, refreshDebounceMs: 10 });

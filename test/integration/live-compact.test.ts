@@ -7,7 +7,7 @@ import { CompactSnapshot } from '../../src/kpis/live-compact.js';
 import { compileLiveSnapshot } from '../../src/kpis/live-compile.js';
 import { PreparedQueries } from '../../src/warehouse/index.js';
 import { assertLiveMatchesEngine } from '../support/live-compare.js';
-import { orderEvent, startTestPulse, type TestPulse } from '../support/pulse.js';
+import { deliverAndRefresh, orderEvent, startTestPulse, type TestPulse } from '../support/pulse.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -29,15 +29,7 @@ describe('Inventory Risk from compact tables', () => {
   let queries: PreparedQueries;
   let kpi: KpiDefinition;
 
-  const deliver = async (events: unknown[]) => {
-    for (let i = 0; i < events.length; i += 10_000) {
-      await pulse.deliver(
-        events.slice(i, i + 10_000).map((value) => ({ kind: 'value', value })),
-        { sourceKind: 'test' },
-      );
-    }
-    await pulse.refresh();
-  };
+  const deliver = (events: unknown[]) => deliverAndRefresh(pulse, events);
   const reference = async (): Promise<KpiAnswer> => {
     const live = pulse.live.get('inventory_risk', '1h') as KpiAnswer;
     return pulse.engine.compute('inventory_risk', { from: live.window.from, to: live.window.to });

@@ -76,6 +76,17 @@ export async function startTestPulse(
 
 let counter = 0;
 
+/** Delivers events as a source would, 10,000 at a time, then runs a refresh. */
+export async function deliverAndRefresh(pulse: TestPulse, events: readonly unknown[]): Promise<void> {
+  for (let i = 0; i < events.length; i += 10_000) {
+    await pulse.deliver(
+      events.slice(i, i + 10_000).map((value) => ({ kind: 'value', value })),
+      { sourceKind: 'test' },
+    );
+  }
+  await pulse.refresh();
+}
+
 /** A valid order.placed CloudEvent with PII, in EUR. */
 export function orderEvent(
   overrides: {
