@@ -76,9 +76,9 @@ export interface KpiDefinition {
 /**
  * How the live values read a growing table in a snapshot's place, kept current from what each run
  * changed. Either the newest row per key (for SQL that takes each key's latest row as of the
- * instant), or sums per hour or day and group over the last `days` days with the raw rows at the edges
- * (for SQL that sums `sum` by groups of `sum_by` over at most those days). Each must give the SQL
- * the answer the table gives it.
+ * instant), or sums per hour or day and group over the last `days` days with the raw rows at the
+ * edges (for SQL that sums `sum` by groups of `sum_by` over exactly those days). Each must give the
+ * SQL the answer the table gives it.
  */
 export type Compaction =
   | { readonly latest_by: readonly string[]; readonly time: string }
@@ -122,7 +122,7 @@ const latestSchema = {
   required: ['latest_by', 'time'],
   properties: { latest_by: columns, time: { type: 'string', pattern: IDENTIFIER } },
 };
-const hourSumsSchema = {
+const periodSumsSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['sum_by', 'time', 'sum', 'days'],
@@ -193,7 +193,7 @@ const catalogueSchema = {
               compact: {
                 type: 'object',
                 propertyNames: { pattern: IDENTIFIER },
-                additionalProperties: { oneOf: [latestSchema, hourSumsSchema] },
+                additionalProperties: { oneOf: [latestSchema, periodSumsSchema] },
               },
             },
           },
