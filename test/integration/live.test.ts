@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { generateEvents } from '../../src/generator/index.js';
 import type { KpiAnswer } from '../../src/kpis/index.js';
 import { assertLiveMatchesEngine } from '../support/live-compare.js';
-import { orderEvent, startTestPulse, type TestPulse } from '../support/pulse.js';
+import { deliverAndRefresh, orderEvent, startTestPulse, type TestPulse } from '../support/pulse.js';
 
 const NOW = new Date('2026-03-10T12:00:00Z');
 
@@ -59,13 +59,7 @@ describe('live KPIs', () => {
     const events = [
       ...generateEvents(new Date('2026-03-08T12:00:00Z'), NOW, { seed: 3, ordersPerDay: 2000 }),
     ];
-    for (let i = 0; i < events.length; i += 10_000) {
-      await pulse.deliver(
-        events.slice(i, i + 10_000).map((value) => ({ kind: 'value', value })),
-        { sourceKind: 'test' },
-      );
-    }
-    await pulse.refresh();
+    await deliverAndRefresh(pulse, events);
   });
   after(async () => pulse?.dispose());
 
