@@ -1,6 +1,19 @@
+import {
+  BUCKET_DATABASE,
+  capSpans,
+  ceilTo,
+  ChangedMinutes,
+  createMemoryTable,
+  floorTo,
+  keepBuckets,
+  mergeSpans,
+  padSpans,
+  withinSpans,
+  type BucketTable,
+} from './bucket-tables.js';
 import type { Compaction, KpiDefinition } from './catalogue.js';
+import type { CompiledQuery } from './compile.js';
 import type { Span } from './live-bucket-sql.js';
-import { BUCKET_DATABASE, capSpans, mergeSpans, padSpans } from './live-buckets.js';
 import { compileLiveSnapshot } from './live-compile.js';
 import type { PreparedQueries, Row } from '../warehouse/index.js';
 
@@ -8,15 +21,7 @@ const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
-const floorTo = (ms: number, unit: number): number => Math.floor(ms / unit) * unit;
-const ceilTo = (ms: number, unit: number): number => Math.ceil(ms / unit) * unit;
 const iso = (ms: number): string => new Date(ms).toISOString();
-
-/** SQL text to read in place of a table, with its parameters. */
-export interface Relation {
-  readonly sql: string;
-  readonly params: Readonly<Record<string, string>>;
-}
 
 /**
  * One table of a snapshot KPI read compacted: an in-memory table kept from what the runs changed
@@ -27,8 +32,7 @@ abstract class CompactTable {
   protected readonly input: string;
   protected readonly table: string;
   protected readonly time: string;
-  /** Minutes the runs changed since the last refresh took them; 'all' after a full build. */
-  #dirty: Set<number> | 'all' = 'all';
+  readonly #dirty = new ChangedMinutes();
 
   constructor(table: string, input: string, time: string) {
     this.table = `${BUCKET_DATABASE}.${table}`;
@@ -38,20 +42,15 @@ abstract class CompactTable {
   }
 
   note(minutes: readonly number[] | 'all'): void {
-    if (minutes === 'all') this.#dirty = 'all';
-    else if (this.#dirty !== 'all') for (const minute of minutes) this.#dirty.add(minute);
+    this.#dirty.note(minutes);
   }
 
   /** Brings the compact table up to `now` and answers the relation to read in the table's place. */
-  async relation(connection: PreparedQueries, now: number): Promise<Relation> {
-    // Taken before reading: a run that commits from now on is noted again for the next refresh.
-    const dirty = this.#dirty;
-    this.#dirty = new Set();
+  async relation(connection: PreparedQueries, now: number): Promise<CompiledQuery> {
     try {
-      return await this.bringUpTo(connection, now, dirty);
+      return await this.bringUpTo(connection, now, this.#dirty.take());
     } catch (error) {
-      // Half applied: build again from the rows at the next refresh.
-      this.#dirty = 'all';
+      this.#dirty.forgetAll();
       throw error;
     }
   }
@@ -60,18 +59,7 @@ abstract class CompactTable {
     connection: PreparedQueries,
     now: number,
     dirty: ReadonlySet<number> | 'all',
-  ): Promise<Relation>;
-
-  /** `time` within any of `spans` (padded to 1, 2, 4 or 8 so the statement texts stay few). */
-  protected within(spans: readonly Span[], params: Record<string, string>, column = this.time): string {
-    return spans
-      .map((span, i) => {
-        params[`f${i}`] = iso(span.from);
-        params[`t${i}`] = iso(span.to);
-        return `(${column} >= $f${i}::TIMESTAMPTZ AND ${column} < $t${i}::TIMESTAMPTZ)`;
-      })
-      .join(' OR ');
-  }
+  ): Promise<CompiledQuery>;
 }
 
 /**
@@ -94,19 +82,17 @@ export class LatestRows extends CompactTable {
     connection: PreparedQueries,
     now: number,
     dirty: ReadonlySet<number> | 'all',
-  ): Promise<Relation> {
+  ): Promise<CompiledQuery> {
     const end = floorTo(now, MINUTE_MS);
     const newest = `QUALIFY row_number() OVER (PARTITION BY ${this.#keys.join(', ')} ORDER BY ${this.time} DESC) = 1`;
     const held = this.#held;
     this.#held = undefined;
     // A clock that went back would see rows past it folded in: build again.
     if (dirty === 'all' || held === undefined || end < held) {
-      await connection.rows(`ATTACH IF NOT EXISTS ':memory:' AS ${BUCKET_DATABASE}`);
-      await connection.rows(
-        `CREATE OR REPLACE TABLE ${this.table} AS
-         SELECT * FROM ${this.input} WHERE ${this.time} < $end::TIMESTAMPTZ ${newest}`,
-        { end: iso(end) },
-      );
+      await createMemoryTable(connection, this.table, {
+        sql: `SELECT * FROM ${this.input} WHERE ${this.time} < $end::TIMESTAMPTZ ${newest}`,
+        params: { end: iso(end) },
+      });
     } else {
       const spans = [...dirty].filter((m) => m < held).map((m) => ({ from: m, to: m + MINUTE_MS }));
       if (end > held) spans.push({ from: held, to: end });
@@ -118,7 +104,7 @@ export class LatestRows extends CompactTable {
            SELECT * FROM (
              SELECT * FROM ${this.table}
              UNION ALL BY NAME
-             SELECT * FROM ${this.input} WHERE ${this.within(fold, params)}
+             SELECT * FROM ${this.input} WHERE ${withinSpans(this.time, fold, params)}
            ) ${newest}`,
           params,
         );
@@ -151,6 +137,7 @@ export class PeriodSums extends CompactTable {
   readonly #per: number;
   /** Whole buckets held: [from, to); undefined until built. */
   #held: Span | undefined;
+  readonly #buckets: BucketTable;
 
   constructor(
     table: string,
@@ -168,58 +155,33 @@ export class PeriodSums extends CompactTable {
     this.#sums = spec.sum;
     this.#days = spec.days;
     this.#per = spec.per === 'day' ? DAY_MS : HOUR_MS;
+    this.#buckets = {
+      table: this.table,
+      unit: this.#per,
+      column: 'bucket_',
+      rows: (spans) => this.#bucketRows(spans),
+    };
   }
 
   /** The buckets of `spans`, one row per bucket and group (UTC days, as the warehouse's times). */
-  #bucketRows(spans: readonly Span[], params: Record<string, string>): string {
+  #bucketRows(spans: readonly Span[]): CompiledQuery {
+    const params: Record<string, string> = {};
     // Epoch arithmetic, not date_trunc: the same UTC buckets at a third of the cost per row.
-    return `SELECT to_timestamp((epoch_ms(${this.time}) // ${this.#per}) * ${this.#per / 1000}) AS bucket_, ${this.#by.join(', ')},
+    const sql = `SELECT to_timestamp((epoch_ms(${this.time}) // ${this.#per}) * ${this.#per / 1000}) AS bucket_, ${this.#by.join(', ')},
        ${this.#sums.map((column) => `sum(${column}) AS ${column}`).join(', ')}
-FROM ${this.input} WHERE ${this.within(spans, params)}
+FROM ${this.input} WHERE ${withinSpans(this.time, spans, params)}
 GROUP BY ALL`;
+    return { sql, params };
   }
 
   protected async bringUpTo(
     connection: PreparedQueries,
     now: number,
     dirty: ReadonlySet<number> | 'all',
-  ): Promise<Relation> {
+  ): Promise<CompiledQuery> {
     const cut = now - this.#days * DAY_MS;
     const need = { from: ceilTo(cut, this.#per), to: floorTo(now, this.#per) };
-    const held = this.#held;
-    this.#held = undefined;
-    if (dirty === 'all' || !held || need.from < held.from || need.from >= held.to) {
-      await connection.rows(`ATTACH IF NOT EXISTS ':memory:' AS ${BUCKET_DATABASE}`);
-      const params: Record<string, string> = {};
-      await connection.rows(
-        `CREATE OR REPLACE TABLE ${this.table} AS ${this.#bucketRows([need], params)}`,
-        params,
-      );
-      this.#held = need;
-    } else {
-      const buckets = [...new Set([...dirty].map((m) => floorTo(m, this.#per)))].filter(
-        (bucket) => bucket >= need.from && bucket < held.to,
-      );
-      const spans = buckets.map((bucket) => ({ from: bucket, to: bucket + this.#per }));
-      if (held.to < need.to) spans.push({ from: held.to, to: need.to });
-      const rebuild = padSpans(capSpans(mergeSpans(spans)));
-      if (held.from < need.from || rebuild.length > 0) {
-        const params: Record<string, string> = { evict: iso(need.from) };
-        const stale = rebuild.length > 0 ? ` OR ${this.within(rebuild, params, 'bucket_')}` : '';
-        await connection.rows(
-          `DELETE FROM ${this.table} WHERE bucket_ < $evict::TIMESTAMPTZ${stale}`,
-          params,
-        );
-      }
-      if (rebuild.length > 0) {
-        const params: Record<string, string> = {};
-        await connection.rows(
-          `INSERT INTO ${this.table} BY NAME ${this.#bucketRows(rebuild, params)}`,
-          params,
-        );
-      }
-      this.#held = { from: need.from, to: Math.max(need.to, held.to) };
-    }
+    this.#held = await keepBuckets(connection, this.#buckets, this.#held, need, dirty);
     const columns = [...this.#by, ...this.#sums].join(', ');
     // One range per branch: an OR of two ranges would scan every row group instead of pruning.
     const p = this.input;
@@ -264,7 +226,7 @@ export class CompactSnapshot {
   }
 
   async #rows(connection: PreparedQueries, now: Date): Promise<Row[]> {
-    const relations = new Map<string, Relation>();
+    const relations = new Map<string, CompiledQuery>();
     for (const table of this.tables) {
       relations.set(table.inputs[0] as string, await table.relation(connection, now.getTime()));
     }

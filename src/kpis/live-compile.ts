@@ -102,7 +102,7 @@ export function widenLiveRows(rows: readonly Row[]): Map<string, Row> {
 export function compileLiveSnapshot(
   kpi: KpiDefinition,
   at: Date,
-  relations: ReadonlyMap<string, { sql: string; params: Readonly<Record<string, string>> }> = new Map(),
+  relations: ReadonlyMap<string, CompiledQuery> = new Map(),
 ): CompiledQuery {
   if (!kpi.snapshot) throw new Error(`KPI ${kpi.id} is not a snapshot KPI`);
   const grouping = groupingSets(kpi.dimensions);

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { loadCatalogue } from '../../src/kpis/index.js';
 import { summableByMinute } from '../../src/kpis/live-bucket-sql.js';
-import { capSpans, mergeSpans } from '../../src/kpis/live-buckets.js';
+import { capSpans, mergeSpans } from '../../src/kpis/bucket-tables.js';
 
 describe('minute buckets', () => {
   it('joins touching spans and caps their number by joining the closest', () => {
