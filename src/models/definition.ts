@@ -21,6 +21,13 @@ export interface ModelDefinition {
    * computes it into a temporary table before the rest (see changed-keys.ts).
    */
   readonly changedKeys: string | undefined;
+  /**
+   * The column holding the ingest sequence of the event each row comes from, for a model whose
+   * unique key is that event's own id: a delta row past the watermark then holds a key the table
+   * cannot hold yet, so the replace looks only for the others' (and, when there are none, skips
+   * reading the table, whose key column would otherwise be scanned whole at every refresh).
+   */
+  readonly newKeysFrom: string | undefined;
   readonly description: string;
   readonly sql: string;
   /** Models this one reads through `{{ ref('…') }}`. */
@@ -66,6 +73,13 @@ export function parseModel(path: string, text: string, layer: 'silver' | 'gold')
   if (changedKeys !== undefined && !findCte(text, changedKeys)) {
     throw new Error(`${path}: changed_keys names CTE "${changedKeys}", which the model does not define`);
   }
+  const newKeysFrom = header.get('new_keys_from');
+  if (newKeysFrom !== undefined && !/^[a-z_][a-z0-9_]*$/.test(newKeysFrom)) {
+    throw new Error(`${path}: new_keys_from must name a column of the model, got "${newKeysFrom}"`);
+  }
+  if (newKeysFrom !== undefined && uniqueKey.length === 0) {
+    throw new Error(`${path}: new_keys_from needs a unique_key (the id of the event each row comes from)`);
+  }
   return {
     name,
     layer,
@@ -74,6 +88,7 @@ export function parseModel(path: string, text: string, layer: 'silver' | 'gold')
     uniqueKey,
     orderBy: header.get('order_by'),
     changedKeys,
+    newKeysFrom,
     description: header.get('description') ?? '',
     sql: text,
     refs: unique([...text.matchAll(REF)].map((m) => m[1] as string)),

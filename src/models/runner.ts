@@ -197,10 +197,12 @@ export class ModelRunner {
       if (worked) {
         await connection.run(
           `INSERT INTO pulse_runs (run_id, started_at, finished_at, mode, status, watermark_from, watermark_to, models, error, trigger, retry_of, duration_ms)
-           VALUES ($id, $started, now(), $mode, 'success', $from, $to, $models, NULL, $trigger, $retryOf, $duration)`,
+           VALUES ($id, $started, $finished, $mode, 'success', $from, $to, $models, NULL, $trigger, $retryOf, $duration)`,
           {
             id: runId,
             started: startedAt.toISOString(),
+            // Not now(): inside the run's transaction DuckDB answers the time the transaction began.
+            finished: new Date().toISOString(),
             mode: options.full ? 'full' : 'incremental',
             from: lowest === null ? null : lowest.toString(),
             to: hi.toString(),
@@ -333,7 +335,10 @@ export class ModelRunner {
     const minutes = new Set(tracked ? await minutesOf(connection, DELTA_TABLE, columns) : []);
     if (model.uniqueKey.length > 0) {
       const match = model.uniqueKey.map((column) => `${model.name}.${column} = d.${column}`).join(' AND ');
-      const remove = `DELETE FROM ${model.name} USING ${DELTA_TABLE} d WHERE ${match}`;
+      const existing = model.newKeysFrom
+        ? `(SELECT * FROM ${DELTA_TABLE} WHERE ${model.newKeysFrom} <= ${lo.toString()})`
+        : DELTA_TABLE;
+      const remove = `DELETE FROM ${model.name} USING ${existing} d WHERE ${match}`;
       if (tracked && columns.length > 0) {
         // The old versions' minutes too: a row that moved, or left a measure, changed them.
         const old = await connection.runAndReadAll(

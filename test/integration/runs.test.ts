@@ -75,6 +75,14 @@ describe('run history, failed runs and retries', () => {
     assert.equal(run.trigger, 'refresh');
     assert.equal(run.error, null);
     assert.ok(Number(run.duration_ms) > 0);
+    // finished_at is when the run ended, not when its transaction began: the span covers the duration.
+    const [times] = await pulse.sql(
+      `SELECT epoch_ms(finished_at) - epoch_ms(started_at) AS span_ms, duration_ms FROM pulse_runs WHERE run_id = '${firstRun}'`,
+    );
+    assert.ok(
+      Number(times?.span_ms) >= Number(times?.duration_ms) - 5,
+      `finished_at − started_at ${String(times?.span_ms)} ms against a duration of ${String(times?.duration_ms)} ms`,
+    );
     // The first run built every model from the first third of bronze: its rows are that third's.
     const orders = await count(
       `SELECT count(*) AS n FROM bronze_events WHERE event_type = 'order.placed' AND ingest_seq <= ${String(run.watermark_to)}`,

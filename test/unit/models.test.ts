@@ -41,6 +41,32 @@ describe('model files and graph', () => {
     assert.deepEqual(model.refs, ['y']);
     assert.deepEqual(model.sources, ['bronze_events']);
   });
+  it('reads new_keys_from and rejects it without a unique key or as an expression', () => {
+    const header = (lines: string): string =>
+      `-- materialized: incremental\n${lines}\nSELECT 1 AS event_id, 2 AS _seq`;
+    assert.equal(
+      parseModel('silver/x.sql', header('-- unique_key: event_id\n-- new_keys_from: _seq'), 'silver')
+        .newKeysFrom,
+      '_seq',
+    );
+    assert.equal(
+      parseModel('silver/x.sql', header('-- unique_key: event_id'), 'silver').newKeysFrom,
+      undefined,
+    );
+    assert.throws(
+      () => parseModel('silver/x.sql', header('-- new_keys_from: _seq'), 'silver'),
+      /silver\/x.sql: new_keys_from needs a unique_key/,
+    );
+    assert.throws(
+      () =>
+        parseModel(
+          'silver/x.sql',
+          header('-- unique_key: event_id\n-- new_keys_from: _seq; DROP TABLE t'),
+          'silver',
+        ),
+      /new_keys_from must name a column of the model, got "_seq; DROP TABLE t"/,
+    );
+  });
   it('reports every problem of a broken graph at once', () => {
     const a = parseModel('gold/a.sql', `SELECT * FROM {{ ref('b') }}`, 'gold');
     const b = parseModel(

@@ -1,6 +1,7 @@
 -- materialized: incremental
 -- unique_key: event_id
 -- order_by: placed_at
+-- new_keys_from: _seq
 -- description: One row per order line, amounts exact in the order currency and converted to EUR at the rate of the hour of placed_at (or the latest earlier hour). Lines converted before a rate for their hour arrived are converted again when it does.
 WITH typed AS (
   SELECT
