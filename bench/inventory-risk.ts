@@ -20,6 +20,7 @@ import { loadCatalogue, type KpiDefinition } from '../src/kpis/index.js';
 import { CompactSnapshot } from '../src/kpis/live-compact.js';
 import { compileLiveSnapshot } from '../src/kpis/live-compile.js';
 import { PreparedQueries } from '../src/warehouse/index.js';
+import { deliverAndRun } from './deliver-events.js';
 import type { BenchmarkResult } from './report.js';
 import { formatMs, formatNumber, percentile } from './stats.js';
 
@@ -53,16 +54,7 @@ export async function buildHistory(
   const from = new Date(end.getTime() - 86_400_000);
   const pipeline = await openPipeline({ dbPath: path, tokenKey: TOKEN_KEY, timeZone: 'Europe/Paris' });
   try {
-    let batch: { kind: 'value'; value: unknown }[] = [];
-    for (const event of generateEvents(from, end, { seed: 41, ordersPerDay: ORDERS_PER_DAY })) {
-      batch.push({ kind: 'value', value: event });
-      if (batch.length === 10_000) {
-        await pipeline.deliver(batch, { sourceKind: 'bench' });
-        batch = [];
-      }
-    }
-    if (batch.length > 0) await pipeline.deliver(batch, { sourceKind: 'bench' });
-    await pipeline.loop.refresh();
+    await deliverAndRun(pipeline, generateEvents(from, end, { seed: 41, ordersPerDay: ORDERS_PER_DAY }));
   } finally {
     await pipeline.close();
   }

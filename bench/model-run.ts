@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openPipeline } from '../src/app.js';
 import { generateEvents } from '../src/generator/index.js';
+import { deliverAndRun } from './deliver-events.js';
 import type { BenchmarkResult } from './report.js';
 import { formatMs, formatNumber, percentile } from './stats.js';
 
@@ -42,44 +43,36 @@ async function buildSeed(path: string, log: (line: string) => void): Promise<Bat
   const started = performance.now();
   const end = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000);
   const cut = end.getTime() - 600_000;
-  const pipeline = await openPipeline({ dbPath: path, tokenKey: TOKEN_KEY, timeZone: 'Europe/Paris' });
-  const chunks: Batch[] = [];
-  let events = 0;
-  try {
-    let batch: Batch = [];
-    let next: Batch = [];
-    for (const event of generateEvents(new Date(end.getTime() - HISTORY_MS), end, {
+  const next: unknown[] = [];
+  // The events before the cut go into the seed; the ones after it, as many as the runs commit, are kept.
+  function* seedEvents(): Generator<unknown> {
+    const events = generateEvents(new Date(end.getTime() - HISTORY_MS), end, {
       seed: 23,
       ordersPerDay: ORDERS_PER_DAY,
-    })) {
-      if (Date.parse(event.time ?? end.toISOString()) < cut) {
-        batch.push({ kind: 'value', value: event });
-        events += 1;
-        if (batch.length === 10_000) {
-          await pipeline.deliver(batch, { sourceKind: 'bench' });
-          batch = [];
-        }
-        continue;
-      }
-      next.push({ kind: 'value', value: event });
-      if (next.length === EVENTS_PER_REFRESH) {
-        chunks.push(next);
-        next = [];
-        if (chunks.length === REFRESHES) break;
-      }
+    });
+    for (const event of events) {
+      if (Date.parse(event.time ?? end.toISOString()) < cut) yield event;
+      else if (next.push(event) === REFRESHES * EVENTS_PER_REFRESH) return;
     }
-    if (batch.length > 0) await pipeline.deliver(batch, { sourceKind: 'bench' });
-    await pipeline.loop.refresh();
+  }
+  const pipeline = await openPipeline({ dbPath: path, tokenKey: TOKEN_KEY, timeZone: 'Europe/Paris' });
+  let events: number;
+  try {
+    events = await deliverAndRun(pipeline, seedEvents());
   } finally {
     await pipeline.close();
   }
-  if (chunks.length < REFRESHES)
-    throw new Error(`model-run: only ${chunks.length} refreshes of events after the seed`);
+  if (next.length < REFRESHES * EVENTS_PER_REFRESH)
+    throw new Error(`model-run: only ${next.length} events after the seed`);
   log(
     `model-run: seed of ${formatNumber(events)} events (${HISTORY_MS / 3_600_000} h) built in ` +
       `${formatNumber((performance.now() - started) / 1000, 1)} s`,
   );
-  return chunks;
+  return Array.from({ length: REFRESHES }, (_, i) =>
+    next
+      .slice(i * EVENTS_PER_REFRESH, (i + 1) * EVENTS_PER_REFRESH)
+      .map((value) => ({ kind: 'value' as const, value })),
+  );
 }
 
 async function once(seed: string | undefined, chunks: readonly Batch[]): Promise<Run> {

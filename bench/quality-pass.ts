@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openPipeline } from '../src/app.js';
 import { generateEvents, TrafficSimulator } from '../src/generator/index.js';
+import { deliverAndRun } from './deliver-events.js';
 import type { BenchmarkResult } from './report.js';
 import { formatMs, formatNumber, percentile } from './stats.js';
 
@@ -41,19 +42,10 @@ async function once(run: number, log: (line: string) => void): Promise<QualityPa
   try {
     const to = new Date(Date.now() - 3_600_000);
     const from = new Date(to.getTime() - 86_400_000);
-    let batch: { kind: 'value'; value: unknown }[] = [];
-    let historyEvents = 0;
-    for (const event of generateEvents(from, to, { seed: 11 + run, ordersPerDay: HISTORY_ORDERS_PER_DAY })) {
-      batch.push({ kind: 'value', value: event });
-      if (batch.length === 10_000) {
-        historyEvents += batch.length;
-        await pipeline.deliver(batch, { sourceKind: 'bench' });
-        batch = [];
-      }
-    }
-    historyEvents += batch.length;
-    if (batch.length > 0) await pipeline.deliver(batch, { sourceKind: 'bench' });
-    await pipeline.loop.refresh();
+    const historyEvents = await deliverAndRun(
+      pipeline,
+      generateEvents(from, to, { seed: 11 + run, ordersPerDay: HISTORY_ORDERS_PER_DAY }),
+    );
     log(`quality-pass run ${run}: ${formatNumber(historyEvents)} history events loaded`);
     const simulator = new TrafficSimulator(new Date(), { seed: 100 + run, ordersPerDay: 60_000 });
     const modelRunMs: number[] = [];

@@ -14,7 +14,7 @@ const MAX_REBUILD_SPANS = 8;
 
 export const floorTo = (ms: number, unit: number): number => Math.floor(ms / unit) * unit;
 export const ceilTo = (ms: number, unit: number): number => Math.ceil(ms / unit) * unit;
-const iso = (ms: number): string => new Date(ms).toISOString();
+export const iso = (ms: number): string => new Date(ms).toISOString();
 
 /** The minutes the runs changed since a refresh last took them; 'all' until built and after a rebuild. */
 export class ChangedMinutes {

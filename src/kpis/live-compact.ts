@@ -5,6 +5,7 @@ import {
   ChangedMinutes,
   createMemoryTable,
   floorTo,
+  iso,
   keepBuckets,
   mergeSpans,
   padSpans,
@@ -20,8 +21,6 @@ import type { PreparedQueries, Row } from '../warehouse/index.js';
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 /**
  * One table of a snapshot KPI read compacted: an in-memory table kept from what the runs changed
