@@ -25,6 +25,9 @@ export interface ModelRunOptions {
 
 const ORDERS_PER_DAY = 60_000;
 const HISTORY_MS = 36 * 3_600_000;
+/** The timed runs' events come from this last part of the generated stretch, the seed from the rest. */
+const TIMED_FROM_END_MS = 3_600_000;
+const SEED_HOURS = (HISTORY_MS - TIMED_FROM_END_MS) / 3_600_000;
 const REFRESHES = 60;
 const EVENTS_PER_REFRESH = 170;
 const TOKEN_KEY = 'bench-model-run-token-key-0123456789abcdef';
@@ -44,7 +47,7 @@ async function buildSeed(path: string, log: (line: string) => void): Promise<Bat
   const end = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000);
   // An hour before the end: the runs' 10,200 events must come after it at any time of day (ten
   // minutes of the night's traffic held about 7,500).
-  const cut = end.getTime() - 3_600_000;
+  const cut = end.getTime() - TIMED_FROM_END_MS;
   const next: unknown[] = [];
   // The events before the cut go into the seed; the ones after it, as many as the runs commit, are kept.
   function* seedEvents(): Generator<unknown> {
@@ -67,7 +70,7 @@ async function buildSeed(path: string, log: (line: string) => void): Promise<Bat
   if (next.length < REFRESHES * EVENTS_PER_REFRESH)
     throw new Error(`model-run: only ${next.length} events after the seed`);
   log(
-    `model-run: seed of ${formatNumber(events)} events (${HISTORY_MS / 3_600_000} h) built in ` +
+    `model-run: seed of ${formatNumber(events)} events (${SEED_HOURS} h) built in ` +
       `${formatNumber((performance.now() - started) / 1000, 1)} s`,
   );
   return Array.from({ length: REFRESHES }, (_, i) =>
@@ -138,9 +141,9 @@ export async function runModelRunBenchmark(options: ModelRunOptions): Promise<Be
       runs.map((run) => mean(name ? (run.modelMs.get(name) ?? [0]) : run.totalMs));
     return {
       name: 'model-run',
-      title: 'One incremental model run with 36 hours of history',
+      title: `One incremental model run with ${SEED_HOURS} hours of history`,
       method:
-        `${HISTORY_MS / 3_600_000} hours of generated traffic (${formatNumber(ORDERS_PER_DAY)} orders a day) committed ` +
+        `${SEED_HOURS} hours of generated traffic (${formatNumber(ORDERS_PER_DAY)} orders a day) committed ` +
         `once; each run then commits ${REFRESHES} times the next ${EVENTS_PER_REFRESH} events and runs the models ` +
         `(one DuckDB thread), on a copy of that warehouse and, alternately, on an empty one (baseline).`,
       figures: [
