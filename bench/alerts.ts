@@ -15,7 +15,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { backgroundSimulator, startBackgroundLoad } from './background-load.js';
+import { backgroundSimulator, liveLines, startBackgroundLoad } from './background-load.js';
 import { BACKGROUND_PER_SECOND, BACKGROUND_TICK_MS } from './freshness.js';
 import { pollForValue, readValueCents } from './kpi-watch.js';
 import { BENCH_AUTH, cpuMeter, startPulseProcess, type ServerStats } from './pulse-process.js';
@@ -152,7 +152,7 @@ async function alertsOnce(run: number, markers: number): Promise<AlertsRun> {
   const pulse = await startPulseProcess({ extraConfig: config(receiver.url) });
   const background = startBackgroundLoad(
     pulse.url,
-    backgroundSimulator(11 + run, BACKGROUND_PER_SECOND),
+    liveLines(backgroundSimulator(11 + run, BACKGROUND_PER_SECOND)),
     BACKGROUND_PER_SECOND,
     BACKGROUND_TICK_MS,
   );

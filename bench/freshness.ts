@@ -9,7 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Random } from '../src/generator/index.js';
-import { backgroundSimulator, startBackgroundLoad } from './background-load.js';
+import { backgroundSimulator, preparedLines, startBackgroundLoad } from './background-load.js';
 import { KPI_PATH, openPollingWatch, POLL_MS, readValueCents, type OpenWatch } from './kpi-watch.js';
 import { repeatRuns } from './repeat.js';
 import { BENCH_AUTH, cpuMeter, startPulseProcess, type ServerStats } from './pulse-process.js';
@@ -36,6 +36,13 @@ export const BACKGROUND_TICK_MS = 100;
 const WARMUP_MS = 3_000;
 const MARKER_TIMEOUT_MS = 30_000;
 const MAX_MARKER_503 = 30;
+/**
+ * Background events serialised before a run: enough for the warm-up, a second per marker and ten
+ * to spare (a marker takes its latency plus a pause of 50 ms on average). Past them the run goes on
+ * with events generated live, and the run says how many.
+ */
+const PREPARED_SECONDS_PER_MARKER = 1;
+const PREPARED_SPARE_SECONDS = 10;
 const SEED = 7;
 
 export interface FreshnessRun {
@@ -49,6 +56,8 @@ export interface FreshnessRun {
   marker503: number;
   backgroundPerSecond: number;
   backgroundOfferedPerSecond: number;
+  /** Background events generated during the run, beyond those prepared before it. */
+  backgroundGeneratedLive: number;
   backgroundNonOk: Readonly<Record<string, number>>;
   /** CPU use while the markers ran, % of one core: the server, the bench process, other processes. */
   cpuPercent: { server: number; bench: number; others: number };
@@ -154,7 +163,11 @@ export async function freshnessOnce(
   watch: OpenWatch,
   load: Background = { perSecond: BACKGROUND_PER_SECOND, maxInFlight: 1 },
 ): Promise<FreshnessRun> {
-  const simulator = backgroundSimulator(SEED + run, load.perSecond);
+  const preparedSeconds = WARMUP_MS / 1000 + markers * PREPARED_SECONDS_PER_MARKER + PREPARED_SPARE_SECONDS;
+  const events = preparedLines(
+    backgroundSimulator(SEED + run, load.perSecond),
+    Math.ceil(preparedSeconds * load.perSecond),
+  );
   const pulse = await startPulseProcess({
     quality: load.quality ?? true,
     ...(load.extraConfig ? { extraConfig: load.extraConfig } : {}),
@@ -162,7 +175,7 @@ export async function freshnessOnce(
   });
   const background = startBackgroundLoad(
     pulse.url,
-    simulator,
+    events,
     load.perSecond,
     BACKGROUND_TICK_MS,
     load.maxInFlight,
@@ -215,6 +228,7 @@ export async function freshnessOnce(
       marker503,
       backgroundPerSecond: load.acknowledgedPerSecond,
       backgroundOfferedPerSecond: load.offeredPerSecond,
+      backgroundGeneratedLive: load.generatedLive,
       backgroundNonOk: load.nonOk,
       cpuPercent,
       stagesMs,

@@ -8,7 +8,7 @@
  * `http.createServer` on a worker thread of the bench process answering a fixed JSON body of about
  * the size of Pulse's answer: what this client and Node's HTTP stack reach here, the ceiling.
  */
-import { backgroundSimulator, startBackgroundLoad } from './background-load.js';
+import { backgroundSimulator, liveLines, startBackgroundLoad } from './background-load.js';
 import { readLoad, startBaselineServer, type Reads } from './http-load.js';
 import { bodyBytesOf, wrkAvailable, wrkLoad, type WrkReads } from './wrk-load.js';
 import { BACKGROUND_PER_SECOND, BACKGROUND_TICK_MS } from './freshness.js';
@@ -102,7 +102,12 @@ async function kpiReadsOnce(run: number, client: ReadClient): Promise<KpiReadsRu
   const baseline = await baselineReads(client);
   const pulse = await startPulseProcess();
   const simulator = backgroundSimulator(SEED + run, BACKGROUND_PER_SECOND);
-  const background = startBackgroundLoad(pulse.url, simulator, BACKGROUND_PER_SECOND, BACKGROUND_TICK_MS);
+  const background = startBackgroundLoad(
+    pulse.url,
+    liveLines(simulator),
+    BACKGROUND_PER_SECOND,
+    BACKGROUND_TICK_MS,
+  );
   try {
     // The warm-up also lets the first refreshes fill the live values the route answers from.
     await readsOf(client, `${pulse.url}${PATH}`, BENCH_AUTH, WARMUP_SECONDS);
