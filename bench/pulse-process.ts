@@ -27,7 +27,8 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** A 32-character key for tokenising PII: test data only. */
 export const BENCH_TOKEN_KEY = 'bench-token-key-0123456789abcdef';
 const READY_TIMEOUT_MS = 60_000;
-const STOP_GRACE_MS = 5_000;
+/** Longer with flags from BENCH_SERVER_NODE_ARGS: a CPU profile is written as the server exits. */
+const STOP_GRACE_MS = process.env.BENCH_SERVER_NODE_ARGS ? 120_000 : 5_000;
 /** Linux reports process times in USER_HZ ticks, fixed at 100 per second for user space. */
 const TICKS_PER_SECOND = 100;
 
@@ -157,6 +158,14 @@ export function pulseBin(): string {
 }
 
 /** The environment of every Pulse the bench runs: no PULSE_* variable from the shell, the bench token key. */
+/**
+ * Node flags for the servers, from BENCH_SERVER_NODE_ARGS (space-separated): to profile a server
+ * under a benchmark's load, say `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses.
+ */
+function serverNodeArgs(): string[] {
+  return (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+}
+
 export function pulseEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('PULSE_')) env[key] = value;
@@ -201,7 +210,7 @@ export async function startPulseProcess(
   env.PULSE_QUALITY_ENABLED = String(options.quality ?? true);
   const child = spawn(
     process.execPath,
-    [pulseBin(), 'start', '--db', join(dir, 'bench.duckdb'), '--port', String(port)],
+    [...serverNodeArgs(), pulseBin(), 'start', '--db', join(dir, 'bench.duckdb'), '--port', String(port)],
     { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   const logLines: string[] = [];
