@@ -37,11 +37,11 @@ const WARMUP_MS = 3_000;
 const MARKER_TIMEOUT_MS = 30_000;
 const MAX_MARKER_503 = 30;
 /**
- * Background events serialised before a run: enough for the warm-up, a second per marker and ten
+ * Background events serialised before a run: enough for the warm-up, two seconds per marker and ten
  * to spare (a marker takes its latency plus a pause of 50 ms on average). Past them the run goes on
  * with events generated live, and the run says how many.
  */
-const PREPARED_SECONDS_PER_MARKER = 1;
+const PREPARED_SECONDS_PER_MARKER = 2;
 const PREPARED_SPARE_SECONDS = 10;
 const SEED = 7;
 
