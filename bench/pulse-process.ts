@@ -161,7 +161,6 @@ export function pulseBin(): string {
   return join(buildRoot, 'bin/pulse.js');
 }
 
-/** The environment of every Pulse the bench runs: no PULSE_* variable from the shell, the bench token key. */
 /**
  * Node flags for the servers, from BENCH_SERVER_NODE_ARGS (space-separated): to profile a server
  * under a benchmark's load, say `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses.
@@ -170,6 +169,7 @@ function serverNodeArgs(): string[] {
   return (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
 }
 
+/** The environment of every Pulse the bench runs: no PULSE_* variable from the shell, the bench token key. */
 export function pulseEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('PULSE_')) env[key] = value;
