@@ -381,7 +381,7 @@ export async function openPipeline(
   writer.onCommit((info) => {
     metrics.commitSeconds.observe(info.durationMs / 1000);
     metrics.commitGroupEvents.observe(info.events);
-    if (info.redone) metrics.commitGroupsRedone.inc();
+    metrics.dedupeKeyBytes.set(writer.keyBytes);
     freshness.committed(info.lastSeq, info.oldestReceivedAt);
     const traces = info.requests.flatMap((request) => (request.trace ? [request.trace] : []));
     const span = telemetry.enabled

@@ -9,7 +9,7 @@ export interface PulseMetrics {
   readonly eventsIngested: Counter<'source' | 'outcome'>;
   readonly commitSeconds: Histogram;
   readonly commitGroupEvents: Histogram;
-  readonly commitGroupsRedone: Counter;
+  readonly dedupeKeyBytes: Gauge;
   readonly ingestToVisibleSeconds: Histogram;
   readonly modelRunSeconds: Histogram<'status'>;
   readonly qualityPassSeconds: Histogram<'mode'>;
@@ -52,9 +52,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Pulse
       buckets: latency,
       registers: [registry],
     }),
-    commitGroupsRedone: new Counter({
-      name: 'pulse_commit_groups_redone_total',
-      help: 'Bronze group commits redone with the duplicate check: an event repeated one the writer no longer remembered',
+    dedupeKeyBytes: new Gauge({
+      name: 'pulse_dedupe_keys_bytes',
+      help: 'Memory held by the keys of every stored event, which ingest deduplicates against (grows with bronze)',
       registers: [registry],
     }),
     commitGroupEvents: new Histogram({

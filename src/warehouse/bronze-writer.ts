@@ -1,7 +1,6 @@
 import type { SpanContext } from '@opentelemetry/api';
 import {
   BIGINT,
-  BOOLEAN,
   DuckDBDataChunk,
   VARCHAR,
   type DuckDBAppender,
@@ -9,7 +8,7 @@ import {
 } from '@duckdb/node-api';
 import { PulseError } from '../errors.js';
 import { JsonInsert, type JsonCell, type JsonColumn } from './json-insert.js';
-import { RecentIds } from './recent-ids.js';
+import { eventKeyOf, loadEventKeys, type EventKey, type EventKeySet } from './event-keys.js';
 
 /** An event that passed its contract and privacy, ready for bronze. */
 export interface StagedEvent {
@@ -58,8 +57,6 @@ export interface CommitInfo {
   /** When the oldest request of the group was received: its ingest-to-commit time is the group's worst. */
   readonly oldestReceivedAt: Date;
   readonly durationMs: number;
-  /** The group's plain insert met a stored id it did not remember, so it was redone with the check. */
-  readonly redone: boolean;
   /** The requests of the group, in commit order. */
   readonly requests: readonly { readonly correlationId: string; readonly trace?: SpanContext }[];
 }
@@ -71,19 +68,16 @@ interface Pending {
 }
 
 const STAGING_TABLE = 'bronze_staging';
-/** Event ids remembered as committed: 10 minutes of the thesis load, about 8 MB (6.3 MiB heap, 1.9 MiB ring). */
-const RECENT_IDS = 500_000;
 const BRONZE_COLUMNS = `md5_number(event_id), ingest_seq, event_id, event_type, source, event_time::TIMESTAMPTZ,
   make_timestamp(ingested_at * 1000)::TIMESTAMPTZ, batch_id, data`;
 
 /**
  * Appends to bronze with a durable group commit: requests that arrive while a commit is running are
  * coalesced into the next transaction, and each caller's promise settles only after that
- * transaction commits. Deduplication by event id happens inside the same transaction, against the
- * primary key, so a resent event is counted as a duplicate and never stored twice. Events whose id
- * was not committed recently take a plain insert, the others the insert that skips conflicts
- * (see RecentIds); a plain insert that meets a stored id fails, and the group is redone with the
- * check for every event.
+ * transaction commits. Deduplication by event id is against the keys of every stored event, held
+ * in memory (EventKeySet, loaded from bronze at open): a resent event is counted as a duplicate and
+ * never stored twice. The writer is the only one to insert into bronze, so the set and the table
+ * agree: a group's keys join the set once its transaction has committed.
  */
 export class BronzeWriter {
   readonly #connection: DuckDBConnection;
@@ -96,7 +90,7 @@ export class BronzeWriter {
   #nextQuarantineId = 0n;
   #onCommit: ((info: CommitInfo) => void) | undefined;
   #lastFailure: Error | undefined;
-  readonly #recent: RecentIds;
+  readonly #keys: EventKeySet;
   /** Small groups' inserts, prepared on first use (see JsonInsert.fits). */
   readonly #stagingJson: JsonInsert;
   readonly #quarantineJson: JsonInsert;
@@ -105,12 +99,12 @@ export class BronzeWriter {
     connection: DuckDBConnection,
     maxGroupEvents: number,
     maxQueuedEvents: number,
-    recent: RecentIds,
+    keys: EventKeySet,
   ) {
     this.#connection = connection;
     this.#maxGroupEvents = maxGroupEvents;
     this.#maxQueuedEvents = maxQueuedEvents;
-    this.#recent = recent;
+    this.#keys = keys;
     this.#stagingJson = new JsonInsert(connection, STAGING_TABLE, STAGING_JSON);
     this.#quarantineJson = new JsonInsert(connection, 'quarantine', QUARANTINE_JSON);
   }
@@ -121,17 +115,17 @@ export class BronzeWriter {
    */
   static async open(
     connection: DuckDBConnection,
-    options: { maxGroupEvents?: number; maxQueuedEvents?: number; recent?: RecentIds } = {},
+    options: { maxGroupEvents?: number; maxQueuedEvents?: number } = {},
   ): Promise<BronzeWriter> {
     const writer = new BronzeWriter(
       connection,
       options.maxGroupEvents ?? 50_000,
       options.maxQueuedEvents ?? 200_000,
-      options.recent ?? new RecentIds(RECENT_IDS),
+      await loadEventKeys(connection),
     );
     await connection.run(
       `CREATE OR REPLACE TEMP TABLE ${STAGING_TABLE} (ingest_seq BIGINT, event_id VARCHAR, event_type VARCHAR,
-         source VARCHAR, event_time VARCHAR, ingested_at BIGINT, batch_id VARCHAR, data VARCHAR, suspect BOOLEAN)`,
+         source VARCHAR, event_time VARCHAR, ingested_at BIGINT, batch_id VARCHAR, data VARCHAR)`,
     );
     const reader = await connection.runAndReadAll(
       `SELECT coalesce((SELECT max(ingest_seq) FROM bronze_events), 0)::VARCHAR AS seq,
@@ -151,6 +145,16 @@ export class BronzeWriter {
   /** The error of the last commit when it failed (disk full, file read-only…); cleared by a success. */
   get lastFailure(): Error | undefined {
     return this.#lastFailure;
+  }
+
+  /** Events stored in bronze, each once. */
+  get storedEvents(): number {
+    return this.#keys.size;
+  }
+
+  /** Bytes of memory the keys of the stored events take. */
+  get keyBytes(): number {
+    return this.#keys.bytes;
   }
 
   /** Events waiting for a commit. */
@@ -192,13 +196,7 @@ export class BronzeWriter {
         const size = group.reduce((n, p) => n + p.request.events.length + p.request.quarantined.length, 0);
         const started = performance.now();
         try {
-          const requests = group.map((p) => p.request);
-          let redone = false;
-          const results = await this.#commitGroup(requests, true).catch((error: unknown) => {
-            if (!isDuplicateKey(error)) throw error;
-            redone = true;
-            return this.#commitGroup(requests, false);
-          });
+          const results = await this.#commitGroup(group.map((p) => p.request));
           this.#queuedEvents -= size;
           this.#lastFailure = undefined;
           group.forEach((pending, i) => pending.resolve(results[i] as CommitResult));
@@ -210,7 +208,6 @@ export class BronzeWriter {
               new Date(8.64e15),
             ),
             durationMs: performance.now() - started,
-            redone,
             requests: group.map(({ request }) => ({
               correlationId: request.correlationId ?? request.batchId,
               ...(request.trace ? { trace: request.trace } : {}),
@@ -247,84 +244,61 @@ export class BronzeWriter {
     return this.#queue.splice(0, count);
   }
 
-  /**
-   * `trustRecent`: the events RecentIds does not name go in with a plain insert, which fails the
-   * group if one of them is stored after all; otherwise every event goes through the conflict check.
-   */
-  async #commitGroup(requests: readonly CommitRequest[], trustRecent: boolean): Promise<CommitResult[]> {
+  async #commitGroup(requests: readonly CommitRequest[]): Promise<CommitResult[]> {
     const connection = this.#connection;
     const seen = new Set<string>();
-    // Per request: the sequence numbers it staged (in order) and the ids it repeated within the group.
-    const stagedSeqs: bigint[][] = requests.map(() => []);
-    const repeated: string[][] = requests.map(() => []);
+    // The keys of the events this group stores: they join the set once the group has committed.
+    const stored: EventKey[] = [];
+    const accepted = requests.map(() => 0);
+    const duplicateIds: string[][] = requests.map(() => []);
     const rows = new StagingColumns();
     const seqBefore = this.#nextSeq;
     const quarantineBefore = this.#nextQuarantineId;
+    const quarantine = new QuarantineColumns();
+    requests.forEach((request, i) => {
+      const receivedAt = BigInt(request.receivedAt.getTime());
+      for (const event of request.events) {
+        const key = seen.has(event.id) ? undefined : eventKeyOf(event.id);
+        seen.add(event.id);
+        if (key === undefined || this.#keys.has(key)) {
+          duplicateIds[i]?.push(event.id);
+          continue;
+        }
+        stored.push(key);
+        accepted[i] = (accepted[i] ?? 0) + 1;
+        rows.push(this.#nextSeq++, event, receivedAt, request.batchId);
+      }
+      for (const record of request.quarantined) quarantine.push(this.#nextQuarantineId++, record, request);
+    });
     await connection.run('BEGIN TRANSACTION');
     try {
-      const quarantine = new QuarantineColumns();
-      requests.forEach((request, i) => {
-        const receivedAt = BigInt(request.receivedAt.getTime());
-        for (const event of request.events) {
-          if (seen.has(event.id)) {
-            repeated[i]?.push(event.id);
-            continue;
-          }
-          seen.add(event.id);
-          const seq = this.#nextSeq++;
-          stagedSeqs[i]?.push(seq);
-          rows.push(seq, event, receivedAt, request.batchId, !trustRecent || this.#recent.has(event.id));
-        }
-        for (const record of request.quarantined) quarantine.push(this.#nextQuarantineId++, record, request);
-      });
       await insertColumns(quarantine, this.#quarantineJson, () => connection.createAppender('quarantine'));
       await insertColumns(rows, this.#stagingJson, () =>
         connection.createAppender(STAGING_TABLE, 'main', 'temp'),
       );
-      // The storage order within one group does not matter: zone maps see a group's sequence range.
-      const stored = new Set<bigint>();
-      if (rows.fresh > 0) {
-        await connection.run(
-          `INSERT INTO bronze_events SELECT ${BRONZE_COLUMNS} FROM ${STAGING_TABLE} WHERE NOT suspect ORDER BY ingest_seq`,
-        );
-        rows.freshSeqs().forEach((seq) => stored.add(seq));
+      if (rows.length > 0) {
+        // The storage order within one group does not matter: zone maps see a group's sequence range.
+        await connection.run(`INSERT INTO bronze_events SELECT ${BRONZE_COLUMNS} FROM ${STAGING_TABLE}`);
+        await connection.run(`DELETE FROM ${STAGING_TABLE}`);
       }
-      if (rows.length > rows.fresh) {
-        const inserted = await connection.runAndReadAll(
-          `INSERT INTO bronze_events SELECT ${BRONZE_COLUMNS} FROM ${STAGING_TABLE} WHERE suspect ORDER BY ingest_seq
-           ON CONFLICT DO NOTHING RETURNING ingest_seq`,
-        );
-        for (const row of inserted.getRows()) stored.add(row[0] as bigint);
-      }
-      await connection.run(`DELETE FROM ${STAGING_TABLE}`);
       await connection.run('COMMIT');
-      // Every id staged or repeated is in bronze now, stored by this group or before it.
-      for (const id of seen) this.#recent.add(id);
-      return requests.map((request, i) => {
-        const seqs = stagedSeqs[i] ?? [];
-        const duplicateIds = [...(repeated[i] ?? [])];
-        let accepted = 0;
-        let position = 0;
-        for (const event of request.events) {
-          // Events repeated within the group were not staged; the others line up with their seqs.
-          if (position < seqs.length && rows.idOf(seqs[position] as bigint) === event.id) {
-            if (stored.has(seqs[position] as bigint)) accepted += 1;
-            else duplicateIds.push(event.id);
-            position += 1;
-          }
-        }
-        return { accepted, duplicateIds, quarantined: request.quarantined.length, lastSeq: this.lastSeq };
-      });
     } catch (error) {
       this.#nextSeq = seqBefore;
       this.#nextQuarantineId = quarantineBefore;
       await connection.run('ROLLBACK').catch(() => undefined);
       throw error;
     }
+    for (const key of stored) this.#keys.add(key);
+    return requests.map((request, i) => ({
+      accepted: accepted[i] ?? 0,
+      duplicateIds: duplicateIds[i] ?? [],
+      quarantined: request.quarantined.length,
+      lastSeq: this.lastSeq,
+    }));
   }
 }
 
-const STAGING_TYPES = [BIGINT, VARCHAR, VARCHAR, VARCHAR, VARCHAR, BIGINT, VARCHAR, VARCHAR, BOOLEAN];
+const STAGING_TYPES = [BIGINT, VARCHAR, VARCHAR, VARCHAR, VARCHAR, BIGINT, VARCHAR, VARCHAR];
 /** The staging columns as a small group's JSON text names them, in STAGING_TYPES' order. */
 const STAGING_JSON: readonly JsonColumn[] = [
   { name: 'seq', type: 'BIGINT' },
@@ -335,7 +309,6 @@ const STAGING_JSON: readonly JsonColumn[] = [
   { name: 'received', type: 'BIGINT' },
   { name: 'batch', type: 'VARCHAR' },
   { name: 'data', type: 'VARCHAR' },
-  { name: 'suspect', type: 'BOOLEAN' },
 ];
 /** The quarantine table's columns, in its order. */
 const QUARANTINE_JSON: readonly JsonColumn[] = [
@@ -359,9 +332,6 @@ const CHUNK_ROWS = 2048;
  */
 class StagingColumns {
   readonly #columns: JsonCell[][] = STAGING_TYPES.map(() => []);
-  #firstSeq = 0n;
-  /** Rows not suspected of repeating a stored event. */
-  fresh = 0;
 
   get length(): number {
     return this.#columns[0]?.length ?? 0;
@@ -372,10 +342,8 @@ class StagingColumns {
     return this.#columns;
   }
 
-  push(seq: bigint, event: StagedEvent, receivedAt: bigint, batchId: string, suspect: boolean): void {
-    if (this.length === 0) this.#firstSeq = seq;
-    const [seqs, ids, types, sources, times, received, batches, data, suspects] = this.#columns as [
-      JsonCell[],
+  push(seq: bigint, event: StagedEvent, receivedAt: bigint, batchId: string): void {
+    const [seqs, ids, types, sources, times, received, batches, data] = this.#columns as [
       JsonCell[],
       JsonCell[],
       JsonCell[],
@@ -393,19 +361,6 @@ class StagingColumns {
     received.push(receivedAt);
     batches.push(batchId);
     data.push(event.data);
-    suspects.push(suspect);
-    if (!suspect) this.fresh += 1;
-  }
-
-  /** The sequences of the rows not suspected of repeating a stored event. */
-  freshSeqs(): bigint[] {
-    const [seqs, , , , , , , , suspects] = this.#columns;
-    return (seqs as bigint[]).filter((_, i) => suspects?.[i] === false);
-  }
-
-  /** The event id staged with `seq` (sequences are consecutive within one commit). */
-  idOf(seq: bigint): string | undefined {
-    return this.#columns[1]?.[Number(seq - this.#firstSeq)] as string | undefined;
   }
 
   appendTo(appender: DuckDBAppender): void {
@@ -479,9 +434,4 @@ async function insertColumns(
   const appender = await createAppender();
   rows.appendTo(appender);
   appender.closeSync();
-}
-
-/** DuckDB's error for an insert that meets a stored primary key. */
-function isDuplicateKey(error: unknown): boolean {
-  return error instanceof Error && /Constraint Error: Duplicate key/i.test(error.message);
 }

@@ -148,6 +148,26 @@ const MIGRATIONS: readonly { id: number; sql: string }[] = [
         PRIMARY KEY (principal, day)
       );`,
   },
+  {
+    // Bronze without its primary key: the writer deduplicates against the keys in memory
+    // (src/warehouse/event-keys.ts), because DuckDB rewrites a whole ART index at every checkpoint.
+    id: 8,
+    sql: `
+      CREATE TABLE bronze_events_v3 (
+        event_key    UHUGEINT    NOT NULL,
+        ingest_seq   BIGINT      NOT NULL,
+        event_id     VARCHAR     NOT NULL,
+        event_type   VARCHAR     NOT NULL,
+        source       VARCHAR     NOT NULL,
+        event_time   TIMESTAMPTZ,
+        ingested_at  TIMESTAMPTZ NOT NULL,
+        batch_id     VARCHAR     NOT NULL,
+        data         VARCHAR     NOT NULL
+      );
+      INSERT INTO bronze_events_v3 SELECT * FROM bronze_events ORDER BY ingest_seq;
+      DROP TABLE bronze_events;
+      ALTER TABLE bronze_events_v3 RENAME TO bronze_events;`,
+  },
 ];
 
 export async function migrate(connection: DuckDBConnection): Promise<void> {

@@ -6,9 +6,13 @@ import { after, before, describe, it } from 'node:test';
 import { BronzeWriter, type CommitRequest } from '../../src/warehouse/bronze-writer.js';
 import { openWarehouse, type Warehouse } from '../../src/warehouse/index.js';
 import { queryRows } from '../../src/warehouse/query.js';
-import { RecentIds } from '../../src/warehouse/recent-ids.js';
+import { EventKeySet, eventKeyOf } from '../../src/warehouse/event-keys.js';
 
 function batch(...ids: string[]): CommitRequest {
+  return timedBatch('2026-11-30T09:59:00Z', ...ids);
+}
+
+function timedBatch(time: string, ...ids: string[]): CommitRequest {
   return {
     batchId: `batch-${ids.join('-')}`,
     sourceKind: 'http',
@@ -18,7 +22,7 @@ function batch(...ids: string[]): CommitRequest {
       id,
       type: 'session.started',
       source: '/test',
-      time: '2026-11-30T09:59:00Z',
+      time,
       data: JSON.stringify({ session_id: `S-${id}` }),
     })),
   };
@@ -47,82 +51,98 @@ describe('bronze deduplication', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('counts a resent event as a duplicate whether the writer still remembers its id or not', async () => {
-    // It remembers the last 2 ids only: A, B and C are forgotten after the first batch.
-    const writer = await BronzeWriter.open(warehouse.writer, { recent: new RecentIds(2) });
-    const redone: boolean[] = [];
-    writer.onCommit((info) => redone.push(info.redone));
+  it('stores each id once, within a group and across groups, and a duplicate takes no sequence', async () => {
+    const writer = await BronzeWriter.open(warehouse.writer);
     const first = await writer.submit(batch('A', 'B', 'C', 'D', 'E'));
     assert.deepEqual([first.accepted, first.duplicateIds], [5, []]);
-    assert.deepEqual(redone, [false]);
-
-    // A is forgotten: its plain insert fails, and the group is redone with the check for every event.
-    const second = await writer.submit(batch('F', 'A', 'E'));
-    assert.deepEqual([second.accepted, second.duplicateIds], [1, ['A', 'E']]);
-    assert.deepEqual(redone, [false, true]);
-
-    // E and F are remembered now: E is checked, G goes in plainly, nothing is redone.
-    const third = await writer.submit(batch('E', 'G'));
-    assert.deepEqual([third.accepted, third.duplicateIds], [1, ['E']]);
-    assert.deepEqual(redone, [false, true, false], 'what each commit reported');
-
-    // 7 events, each once. A duplicate uses up the sequence it was staged with (A 7, E 8 and 9), and
-    // the redone group staged again from 6, so F kept 6.
+    const second = await writer.submit(batch('F', 'A', 'E', 'F'));
+    assert.deepEqual([second.accepted, second.duplicateIds], [1, ['A', 'E', 'F']]);
+    // Two requests in flight at once, sharing an id: whichever is stored first, the other is refused.
+    const [third, fourth] = await Promise.all([
+      writer.submit(batch('G', 'H')),
+      writer.submit(batch('H', 'I')),
+    ]);
+    assert.equal((third?.accepted ?? 0) + (fourth?.accepted ?? 0), 3);
+    assert.deepEqual([...(third?.duplicateIds ?? []), ...(fourth?.duplicateIds ?? [])], ['H']);
     assert.deepEqual(await bronze(warehouse), {
-      rows: 7,
-      ids: 7,
-      stored: 'A:1,B:2,C:3,D:4,E:5,F:6,G:10',
+      rows: 9,
+      ids: 9,
+      stored: 'A:1,B:2,C:3,D:4,E:5,F:6,G:7,H:8,I:9',
     });
-    assert.equal(third.lastSeq, 10n);
+    assert.equal(writer.storedEvents, 9);
   });
 
-  it('refuses stored ids after a restart, when it remembers nothing', async () => {
+  it('refuses stored ids after a restart: the keys are read back from bronze', async () => {
     const writer = await BronzeWriter.open(warehouse.writer);
-    const result = await writer.submit(batch('H', 'B', 'H'));
-    assert.deepEqual([result.accepted, [...result.duplicateIds].sort()], [1, ['B', 'H']]);
+    assert.equal(writer.storedEvents, 9);
+    const result = await writer.submit(batch('J', 'B', 'J'));
+    assert.deepEqual([result.accepted, result.duplicateIds], [1, ['B', 'J']]);
     assert.deepEqual(await bronze(warehouse), {
-      rows: 8,
-      ids: 8,
-      stored: 'A:1,B:2,C:3,D:4,E:5,F:6,G:10,H:11',
+      rows: 10,
+      ids: 10,
+      stored: 'A:1,B:2,C:3,D:4,E:5,F:6,G:7,H:8,I:9,J:10',
     });
   });
 
-  it('stores new events whose hash collides with a remembered one: a collision costs a check, not an event', async () => {
-    // Every id has the same hash: after the first commit, every event is suspected. A writer opened
-    // again starts after the highest stored sequence (11, H's), so I is 12.
-    const writer = await BronzeWriter.open(warehouse.writer, { recent: new RecentIds(10, () => 0) });
-    const redone: boolean[] = [];
-    writer.onCommit((info) => redone.push(info.redone));
-    assert.equal((await writer.submit(batch('I'))).accepted, 1);
-    const result = await writer.submit(batch('J', 'K', 'C'));
-    assert.deepEqual([result.accepted, result.duplicateIds], [2, ['C']]);
-    assert.deepEqual(redone, [false, false], 'the suspects went through the check: nothing redone');
+  it('keeps no key of a group that failed: its events are accepted when sent again', async () => {
+    const writer = await BronzeWriter.open(warehouse.writer);
+    // The cast of the time fails inside the transaction, after K and L were checked.
+    await assert.rejects(writer.submit(timedBatch('not a time', 'K', 'L')), {
+      code: 'PULSE_ERR_UNAVAILABLE',
+    });
+    const again = await writer.submit(batch('K', 'L'));
+    assert.deepEqual([again.accepted, again.duplicateIds], [2, []]);
     assert.deepEqual(await bronze(warehouse), {
-      rows: 11,
-      ids: 11,
-      stored: 'A:1,B:2,C:3,D:4,E:5,F:6,G:10,H:11,I:12,J:13,K:14',
+      rows: 12,
+      ids: 12,
+      stored: 'A:1,B:2,C:3,D:4,E:5,F:6,G:7,H:8,I:9,J:10,K:11,L:12',
     });
   });
 });
 
-describe('RecentIds', () => {
-  it('forgets the oldest id first, and keeps a hash while another id with it remains', () => {
-    // The hash is the id's length, so 'aa' and 'bb' collide.
-    const recent = new RecentIds(2, (id) => id.length);
-    recent.add('aa');
-    recent.add('bb');
-    assert.equal(recent.has('cc'), true, 'any id of length 2 is suspected');
-    assert.equal(recent.has('x'), false);
-    recent.add('x'); // evicts 'aa'; 'bb' still holds hash 2
-    assert.equal(recent.has('zz'), true);
-    assert.equal(recent.has('q'), true);
-    recent.add('y'); // evicts 'bb'
-    assert.equal(recent.has('zz'), false);
-    assert.equal(recent.has('q'), true);
+describe('EventKeySet', () => {
+  it("computes the key DuckDB's md5_number stores, for ids of any script", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pulse-keys-'));
+    const warehouse = await openWarehouse({ path: join(dir, 'pulse.duckdb') });
+    try {
+      const ids = ['abc', 'evt-9f1c2d', 'ñandú-ü', '注文-42', ''];
+      const rows = await queryRows(
+        warehouse.reader,
+        `SELECT id, md5_number(id)::VARCHAR AS key FROM unnest([${ids.map((id) => `'${id}'`).join(', ')}]) t(id)`,
+      );
+      for (const row of rows) {
+        const words = eventKeyOf(String(row.id));
+        const value = [...words].reduceRight((sum, word) => (sum << 32n) + BigInt(word), 0n);
+        assert.equal(value.toString(), row.key, `key of ${String(row.id)}`);
+      }
+    } finally {
+      await warehouse.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
-  it('refuses a capacity that is not a positive integer', () => {
-    assert.throws(() => new RecentIds(0), /capacity must be a positive integer/);
-    assert.throws(() => new RecentIds(1.5), /capacity must be a positive integer/);
+  it('holds every key it was given through its growth, and no other', () => {
+    const keys = new EventKeySet();
+    const bytesBefore = keys.bytes;
+    for (let i = 0; i < 200_000; i++) assert.equal(keys.add(eventKeyOf(`in-${i}`)), true);
+    assert.equal(keys.size, 200_000);
+    assert.ok(keys.bytes > bytesBefore, 'the table grew');
+    for (let i = 0; i < 200_000; i++) {
+      assert.equal(keys.has(eventKeyOf(`in-${i}`)), true, `in-${i}`);
+      assert.equal(keys.has(eventKeyOf(`out-${i}`)), false, `out-${i}`);
+    }
+    assert.equal(keys.add(eventKeyOf('in-7')), false, 'a key held already is not added again');
+    assert.equal(keys.size, 200_000);
+  });
+
+  it('keeps the all-zero key, which marks an empty slot, apart', () => {
+    const keys = new EventKeySet();
+    const zero = new Uint32Array(4);
+    assert.equal(keys.has(zero), false);
+    assert.equal(keys.add(zero), true);
+    assert.equal(keys.add(zero), false);
+    assert.equal(keys.has(zero), true);
+    assert.equal(keys.has(new Uint32Array([0, 0, 0, 1])), false);
+    assert.equal(keys.size, 1);
   });
 });

@@ -176,7 +176,7 @@ describe('live KPIs', () => {
     assert.ok(count && Number(count[1]) > 0, 'ingest-to-visible observed');
     assert.match(text, /pulse_events_ingested_total\{source="http",outcome="accepted"\} \d+/);
     assert.match(text, /# TYPE pulse_commit_seconds histogram/);
-    assert.match(text, /# TYPE pulse_commit_groups_redone_total counter/);
+    assert.match(text, /pulse_dedupe_keys_bytes \d+/);
     assert.match(text, /pulse_stream_subscribers\{transport="sse"\} 0/);
   });
 });
