@@ -4,7 +4,7 @@
  * section of BENCHMARKS.md.
  *
  *   node dist/bench/run.js [--runs N] [--seconds S] [--concurrency C] [--markers M]
- *                          [--only ingest|freshness|freshness-sse|freshness-million|freshness-history|kpi-reads|peers|alerts|file-drops|nats|dashboard|quality-pass|inventory-risk|model-run|lineage-emission|marts]
+ *                          [--only ingest|freshness|freshness-sse|freshness-million|freshness-history|kpi-reads|peers|alerts|file-drops|nats|dashboard|quality-pass|inventory-risk|model-run|checkpoint|lineage-emission|marts]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -26,6 +26,7 @@ import { runPeersBenchmark } from './peers.js';
 import { runQualityPassBenchmark } from './quality-pass.js';
 import { runInventoryRiskBenchmark } from './inventory-risk.js';
 import { runModelRunBenchmark } from './model-run.js';
+import { runCheckpointBenchmark } from './checkpoint.js';
 import { freezeBuild, releaseBuild, REPO_ROOT, stopAllPulseProcesses } from './pulse-process.js';
 import { othersCpuPercent } from './repeat.js';
 import { describeMachine, machineLine, renderSection, renderTable, writeBenchmarksFile } from './report.js';
@@ -56,6 +57,7 @@ const BENCHMARKS: Record<
   'quality-pass': (flags, log) => runQualityPassBenchmark({ runs: flags.runs, log }),
   'inventory-risk': (flags, log) => runInventoryRiskBenchmark({ runs: flags.runs, log }),
   'model-run': (flags, log) => runModelRunBenchmark({ runs: flags.runs, log }),
+  checkpoint: (flags, log) => runCheckpointBenchmark({ runs: flags.runs, log }),
   'lineage-emission': (flags, log) => runLineageEmissionBenchmark({ runs: flags.runs, log }),
   marts: (flags, log) => runMartsBenchmark({ runs: flags.runs, seconds: flags.seconds, log }),
   'freshness-history': (flags, log) =>
