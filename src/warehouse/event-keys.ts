@@ -45,45 +45,56 @@ export class EventKeySet {
   }
 
   has(key: EventKey): boolean {
-    if (isZero(key)) return this.#hasZero;
-    return this.#find(this.#slots, this.#mask, key) < 0;
+    const [w0 = 0, w1 = 0, w2 = 0, w3 = 0] = key;
+    if ((w0 | w1 | w2 | w3) === 0) return this.#hasZero;
+    return this.#probe(w0, w1, w2, w3, false);
   }
 
   /** Adds the key; answers whether it was new. */
   add(key: EventKey): boolean {
-    if (isZero(key)) {
+    const [w0 = 0, w1 = 0, w2 = 0, w3 = 0] = key;
+    return this.addWords(w0, w1, w2, w3);
+  }
+
+  /** `add` of the key whose words are these, least significant first (no array to fill). */
+  addWords(w0: number, w1: number, w2: number, w3: number): boolean {
+    if ((w0 | w1 | w2 | w3) === 0) {
       if (this.#hasZero) return false;
       this.#hasZero = true;
       this.#size += 1;
       return true;
     }
-    const found = this.#find(this.#slots, this.#mask, key);
-    if (found < 0) return false;
-    if (this.#size + 1 > (this.#mask + 1) * MAX_LOAD) {
-      this.#grow();
-      this.#write(this.#find(this.#slots, this.#mask, key), key);
-    } else {
-      this.#write(found, key);
-    }
+    // Grown first, even for a key already held: the probe then writes where it stops.
+    if (this.#size + 1 > (this.#mask + 1) * MAX_LOAD) this.#grow();
+    if (this.#probe(w0, w1, w2, w3, true)) return false;
     this.#size += 1;
     return true;
   }
 
-  /** The slot holding `key` as −1 − slot, or the empty slot where it would go. */
-  #find(slots: Uint32Array, mask: number, key: EventKey): number {
-    for (let slot = (key[0] as number) & mask; ; slot = (slot + 1) & mask) {
+  /**
+   * Whether the key is held; when it is not and `write` is set, it is written into the first empty
+   * slot from its home slot.
+   */
+  #probe(w0: number, w1: number, w2: number, w3: number, write: boolean): boolean {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    for (let slot = w0 & mask; ; slot = (slot + 1) & mask) {
       const at = slot * WORDS_PER_SLOT;
-      const w0 = slots[at] as number;
-      const w1 = slots[at + 1] as number;
-      const w2 = slots[at + 2] as number;
-      const w3 = slots[at + 3] as number;
-      if ((w0 | w1 | w2 | w3) === 0) return slot;
-      if (w0 === key[0] && w1 === key[1] && w2 === key[2] && w3 === key[3]) return -1 - slot;
+      const s0 = slots[at] as number;
+      const s1 = slots[at + 1] as number;
+      const s2 = slots[at + 2] as number;
+      const s3 = slots[at + 3] as number;
+      if ((s0 | s1 | s2 | s3) === 0) {
+        if (write) {
+          slots[at] = w0;
+          slots[at + 1] = w1;
+          slots[at + 2] = w2;
+          slots[at + 3] = w3;
+        }
+        return false;
+      }
+      if (s0 === w0 && s1 === w1 && s2 === w2 && s3 === w3) return true;
     }
-  }
-
-  #write(slot: number, key: EventKey): void {
-    this.#slots.set(key, slot * WORDS_PER_SLOT);
   }
 
   #grow(): void {
@@ -91,21 +102,18 @@ export class EventKeySet {
     const capacity = (this.#mask + 1) * 2;
     this.#slots = new Uint32Array(capacity * WORDS_PER_SLOT);
     this.#mask = capacity - 1;
-    const key = new Uint32Array(WORDS_PER_SLOT);
     for (let at = 0; at < old.length; at += WORDS_PER_SLOT) {
-      key.set(old.subarray(at, at + WORDS_PER_SLOT));
-      if (isZero(key)) continue;
-      this.#write(this.#find(this.#slots, this.#mask, key), key);
+      const w0 = old[at] as number;
+      const w1 = old[at + 1] as number;
+      const w2 = old[at + 2] as number;
+      const w3 = old[at + 3] as number;
+      if ((w0 | w1 | w2 | w3) !== 0) this.#probe(w0, w1, w2, w3, true);
     }
   }
 }
 
 /** A 128-bit digest as four 32-bit words, least significant first. */
 export type EventKey = Uint32Array;
-
-function isZero(key: EventKey): boolean {
-  return ((key[0] as number) | (key[1] as number) | (key[2] as number) | (key[3] as number)) === 0;
-}
 
 /**
  * The key of an event id: its MD5 digest read as DuckDB's `md5_number` reads it, a little-endian
@@ -129,16 +137,15 @@ export async function loadEventKeys(connection: DuckDBConnection): Promise<Event
     .map((shift) => `((event_key >> ${shift}) & 4294967295::UHUGEINT)::UINTEGER`)
     .join(', ');
   const result = await connection.stream(`SELECT ${words} FROM bronze_events`);
-  const key = new Uint32Array(WORDS_PER_SLOT);
   for (
     let chunk = await result.fetchChunk();
     chunk && chunk.rowCount > 0;
     chunk = await result.fetchChunk()
   ) {
-    const columns = [0, 1, 2, 3].map((i) => chunk.getColumnVector(i) as DuckDBUIntegerVector);
+    const [c0, c1, c2, c3] = [0, 1, 2, 3].map((i) => chunk.getColumnVector(i) as DuckDBUIntegerVector);
+    if (!c0 || !c1 || !c2 || !c3) throw new Error('event keys: a column is missing');
     for (let row = 0; row < chunk.rowCount; row++) {
-      for (let word = 0; word < WORDS_PER_SLOT; word++) key[word] = columns[word]?.getItem(row) ?? 0;
-      keys.add(key);
+      keys.addWords(c0.getItem(row) ?? 0, c1.getItem(row) ?? 0, c2.getItem(row) ?? 0, c3.getItem(row) ?? 0);
     }
   }
   return keys;
