@@ -17,6 +17,7 @@ import { openPipeline } from '../src/app.js';
 import { generateEvents } from '../src/generator/index.js';
 import { deliverAndRun } from './deliver-events.js';
 import type { BenchmarkResult } from './report.js';
+import { seededPairs } from './seeded-pairs.js';
 import { formatMs, formatNumber, median } from './stats.js';
 
 export interface CheckpointOptions {
@@ -114,23 +115,19 @@ export async function runCheckpointBenchmark(options: CheckpointOptions): Promis
   try {
     const seed = join(dir, 'seed.duckdb');
     const requests = await buildSeed(seed, options.log);
-    const seeded: Run[] = [];
-    const empty: Run[] = [];
-    for (let i = 1; i <= options.runs; i++) {
-      // Alternated, so that a slow spell of the machine falls on both.
-      const [a, b] = i % 2 === 1 ? [seed, undefined] : [undefined, seed];
-      const first = await once(a, requests);
-      const second = await once(b, requests);
-      const [withHistory, without] = a ? [first, second] : [second, first];
-      seeded.push(withHistory);
-      empty.push(without);
-      options.log(
-        `checkpoint run ${i}/${options.runs}: checkpoint ${formatMs(median(withHistory.checkpointMs))} with ` +
-          `history, ${formatMs(median(without.checkpointMs))} empty; 10,000 events committed in ` +
-          `${formatMs(median(withHistory.commitMs))} / ${formatMs(median(without.commitMs))}; open ` +
-          `${formatMs(withHistory.openMs)} / ${formatMs(without.openMs)}`,
-      );
-    }
+    const { seeded, empty } = await seededPairs(
+      options.runs,
+      seed,
+      (copy) => once(copy, requests),
+      (i, withHistory, without) => {
+        options.log(
+          `checkpoint run ${i}/${options.runs}: checkpoint ${formatMs(median(withHistory.checkpointMs))} with ` +
+            `history, ${formatMs(median(without.checkpointMs))} empty; 10,000 events committed in ` +
+            `${formatMs(median(withHistory.commitMs))} / ${formatMs(median(without.commitMs))}; open ` +
+            `${formatMs(withHistory.openMs)} / ${formatMs(without.openMs)}`,
+        );
+      },
+    );
     const figure = (label: string, of: (run: Run) => number) => ({
       label,
       values: seeded.map(of),

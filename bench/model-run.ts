@@ -16,6 +16,7 @@ import { openPipeline } from '../src/app.js';
 import { generateEvents } from '../src/generator/index.js';
 import { deliverAndRun } from './deliver-events.js';
 import type { BenchmarkResult } from './report.js';
+import { seededPairs } from './seeded-pairs.js';
 import { formatMs, formatNumber, percentile } from './stats.js';
 
 export interface ModelRunOptions {
@@ -121,22 +122,18 @@ export async function runModelRunBenchmark(options: ModelRunOptions): Promise<Be
   try {
     const seed = join(dir, 'seed.duckdb');
     const chunks = await buildSeed(seed, options.log);
-    const seeded: Run[] = [];
-    const empty: Run[] = [];
-    for (let i = 1; i <= options.runs; i++) {
-      // Alternated, so that a slow spell of the machine falls on both.
-      const [a, b] = i % 2 === 1 ? [seed, undefined] : [undefined, seed];
-      const first = await once(a, chunks);
-      const second = await once(b, chunks);
-      const [withHistory, without] = a ? [first, second] : [second, first];
-      seeded.push(withHistory);
-      empty.push(without);
-      options.log(
-        `model-run run ${i}/${options.runs}: mean ${formatMs(mean(withHistory.totalMs))} with history, ` +
-          `${formatMs(mean(without.totalMs))} empty; ` +
-          NAMED.map((name) => `${name} ${formatMs(mean(withHistory.modelMs.get(name) ?? [0]))}`).join(', '),
-      );
-    }
+    const { seeded, empty } = await seededPairs(
+      options.runs,
+      seed,
+      (copy) => once(copy, chunks),
+      (i, withHistory, without) => {
+        options.log(
+          `model-run run ${i}/${options.runs}: mean ${formatMs(mean(withHistory.totalMs))} with history, ` +
+            `${formatMs(mean(without.totalMs))} empty; ` +
+            NAMED.map((name) => `${name} ${formatMs(mean(withHistory.modelMs.get(name) ?? [0]))}`).join(', '),
+        );
+      },
+    );
     const of = (runs: readonly Run[], name?: string): number[] =>
       runs.map((run) => mean(name ? (run.modelMs.get(name) ?? [0]) : run.totalMs));
     return {
