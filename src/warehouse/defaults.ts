@@ -4,9 +4,10 @@ import { availableParallelism } from 'node:os';
 /**
  * DuckDB's own cap (its default is 80 % of RAM, too greedy beside Node). Through a 60 s ingest at
  * full speed the server's RSS peaked at 1,582 MiB with 2 GB and 1,426 MiB with 1 GB, at the same
- * throughput (medians of 5 runs; BENCHMARKS.md).
+ * throughput (medians of 5 runs); at 40,000 events/s, 1,445 MiB with 1 GB and 1,241 MiB with
+ * 768 MB, at the same throughput again (3 alternating pairs; BENCHMARKS.md).
  */
-export const DEFAULT_MEMORY_LIMIT = '1GB';
+export const DEFAULT_MEMORY_LIMIT = '768MB';
 
 /**
  * `pulse backfill`'s cap: a rebuild of 10,000,000 order lines peaked at 1,692 MiB of RSS under 1 GB
