@@ -495,6 +495,9 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
   const { warehouse, writer, deliver, runner, loop, snapshot, live, metrics, health, telemetry } = pipeline;
   const jwt = options.jwt ? createJwtVerifier(options.jwt) : undefined;
   if (jwt) health.register('jwks', { required: false, check: () => jwt.status() });
+  // Ingest deduplicates against every stored event's key: read them before anything else uses
+  // the writer's connection, so the first producer's batch does not wait for them.
+  await writer.loadKeys();
   // Bring the models up to date with whatever the file already holds before serving.
   await loop.refresh();
   const configured = [...(options.apiKeys ?? []), ...(options.demo ? [demoStoredKey()] : [])];

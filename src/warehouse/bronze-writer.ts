@@ -90,21 +90,17 @@ export class BronzeWriter {
   #nextQuarantineId = 0n;
   #onCommit: ((info: CommitInfo) => void) | undefined;
   #lastFailure: Error | undefined;
-  readonly #keys: EventKeySet;
+  /** The stored events' keys, read on the first commit or by `loadKeys`. */
+  #keys: EventKeySet | undefined;
+  #loadingKeys: Promise<EventKeySet> | undefined;
   /** Small groups' inserts, prepared on first use (see JsonInsert.fits). */
   readonly #stagingJson: JsonInsert;
   readonly #quarantineJson: JsonInsert;
 
-  private constructor(
-    connection: DuckDBConnection,
-    maxGroupEvents: number,
-    maxQueuedEvents: number,
-    keys: EventKeySet,
-  ) {
+  private constructor(connection: DuckDBConnection, maxGroupEvents: number, maxQueuedEvents: number) {
     this.#connection = connection;
     this.#maxGroupEvents = maxGroupEvents;
     this.#maxQueuedEvents = maxQueuedEvents;
-    this.#keys = keys;
     this.#stagingJson = new JsonInsert(connection, STAGING_TABLE, STAGING_JSON);
     this.#quarantineJson = new JsonInsert(connection, 'quarantine', QUARANTINE_JSON);
   }
@@ -121,7 +117,6 @@ export class BronzeWriter {
       connection,
       options.maxGroupEvents ?? 50_000,
       options.maxQueuedEvents ?? 200_000,
-      await loadEventKeys(connection),
     );
     await connection.run(
       `CREATE OR REPLACE TEMP TABLE ${STAGING_TABLE} (ingest_seq BIGINT, event_id VARCHAR, event_type VARCHAR,
@@ -147,14 +142,27 @@ export class BronzeWriter {
     return this.#lastFailure;
   }
 
-  /** Events stored in bronze, each once. */
-  get storedEvents(): number {
-    return this.#keys.size;
+  /**
+   * Reads the stored events' keys now rather than at the first commit (which waits for them): a
+   * serving process calls it before it accepts events, alone on the connection. Commands that
+   * never ingest (backfill, run) never read them.
+   */
+  async loadKeys(): Promise<void> {
+    if (this.#keys) return;
+    this.#loadingKeys ??= loadEventKeys(this.#connection).finally(() => {
+      this.#loadingKeys = undefined;
+    });
+    this.#keys = await this.#loadingKeys;
   }
 
-  /** Bytes of memory the keys of the stored events take. */
+  /** Events stored in bronze, each once (0 until the keys are read). */
+  get storedEvents(): number {
+    return this.#keys?.size ?? 0;
+  }
+
+  /** Bytes of memory the keys of the stored events take (0 until they are read). */
   get keyBytes(): number {
-    return this.#keys.bytes;
+    return this.#keys?.bytes ?? 0;
   }
 
   /** Events waiting for a commit. */
@@ -246,6 +254,8 @@ export class BronzeWriter {
 
   async #commitGroup(requests: readonly CommitRequest[]): Promise<CommitResult[]> {
     const connection = this.#connection;
+    await this.loadKeys();
+    const keys = this.#keys as EventKeySet;
     const seen = new Set<string>();
     // The keys of the events this group stores: they join the set once the group has committed.
     const stored: EventKey[] = [];
@@ -260,7 +270,7 @@ export class BronzeWriter {
       for (const event of request.events) {
         const key = seen.has(event.id) ? undefined : eventKeyOf(event.id);
         seen.add(event.id);
-        if (key === undefined || this.#keys.has(key)) {
+        if (key === undefined || keys.has(key)) {
           duplicateIds[i]?.push(event.id);
           continue;
         }
@@ -288,7 +298,7 @@ export class BronzeWriter {
       await connection.run('ROLLBACK').catch(() => undefined);
       throw error;
     }
-    for (const key of stored) this.#keys.add(key);
+    for (const key of stored) keys.add(key);
     return requests.map((request, i) => ({
       accepted: accepted[i] ?? 0,
       duplicateIds: duplicateIds[i] ?? [],

@@ -74,6 +74,8 @@ describe('bronze deduplication', () => {
 
   it('refuses stored ids after a restart: the keys are read back from bronze', async () => {
     const writer = await BronzeWriter.open(warehouse.writer);
+    assert.equal(writer.storedEvents, 0, 'not read at open: commands that never ingest skip them');
+    await writer.loadKeys();
     assert.equal(writer.storedEvents, 9);
     const result = await writer.submit(batch('J', 'B', 'J'));
     assert.deepEqual([result.accepted, result.duplicateIds], [1, ['B', 'J']]);
@@ -82,6 +84,13 @@ describe('bronze deduplication', () => {
       ids: 10,
       stored: 'A:1,B:2,C:3,D:4,E:5,F:6,G:7,H:8,I:9,J:10',
     });
+  });
+
+  it('reads the keys at its first commit when nobody asked for them before', async () => {
+    const writer = await BronzeWriter.open(warehouse.writer);
+    const result = await writer.submit(batch('A', 'J', 'J2'));
+    assert.deepEqual([result.accepted, result.duplicateIds], [1, ['A', 'J']]);
+    assert.equal(writer.storedEvents, 11);
   });
 
   it('keeps no key of a group that failed: its events are accepted when sent again', async () => {
@@ -93,9 +102,9 @@ describe('bronze deduplication', () => {
     const again = await writer.submit(batch('K', 'L'));
     assert.deepEqual([again.accepted, again.duplicateIds], [2, []]);
     assert.deepEqual(await bronze(warehouse), {
-      rows: 12,
-      ids: 12,
-      stored: 'A:1,B:2,C:3,D:4,E:5,F:6,G:7,H:8,I:9,J:10,K:11,L:12',
+      rows: 13,
+      ids: 13,
+      stored: 'A:1,B:2,C:3,D:4,E:5,F:6,G:7,H:8,I:9,J:10,J2:11,K:12,L:13',
     });
   });
 });
