@@ -75,8 +75,8 @@ const BRONZE_COLUMNS = `md5_number(event_id), ingest_seq, event_id, event_type, 
  * Appends to bronze with a durable group commit: requests that arrive while a commit is running are
  * coalesced into the next transaction, and each caller's promise settles only after that
  * transaction commits. Deduplication by event id is against the keys of every stored event, held
- * in memory (EventKeySet, loaded from bronze at open): a resent event is counted as a duplicate and
- * never stored twice. The writer is the only one to insert into bronze, so the set and the table
+ * in memory (EventKeySet, read from bronze before the first commit; see loadKeys): a resent event
+ * is counted as a duplicate and never stored twice. The writer is the only one to insert into bronze, so the set and the table
  * agree: a group's keys join the set once its transaction has committed.
  */
 export class BronzeWriter {
