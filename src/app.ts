@@ -381,7 +381,6 @@ export async function openPipeline(
   writer.onCommit((info) => {
     metrics.commitSeconds.observe(info.durationMs / 1000);
     metrics.commitGroupEvents.observe(info.events);
-    metrics.dedupeKeyBytes.set(writer.keyBytes);
     freshness.committed(info.lastSeq, info.oldestReceivedAt);
     const traces = info.requests.flatMap((request) => (request.trace ? [request.trace] : []));
     const span = telemetry.enabled
@@ -575,6 +574,7 @@ export async function startPulse(options: PulseOptions): Promise<RunningPulse> {
     live,
     metrics,
     queuedEvents: () => writer.queuedEvents,
+    dedupeKeyBytes: () => writer.keyBytes,
     bodyLimitBytes: options.bodyLimitBytes ?? 16 * 1024 * 1024,
     maxBatchEvents: options.maxBatchEvents ?? 20_000,
     rateLimit: {

@@ -36,6 +36,8 @@ export interface ServeOptions {
   readonly metrics: PulseMetrics;
   /** Events waiting for a commit (exported as a gauge). */
   readonly queuedEvents: () => number;
+  /** Bytes the stored events' keys take in the bronze writer (exported as a gauge). */
+  readonly dedupeKeyBytes: () => number;
   readonly bodyLimitBytes: number;
   readonly maxBatchEvents: number;
   /** Requests per API key (anonymous: per IP) per window. */
@@ -183,6 +185,7 @@ export async function buildApp(options: ServeOptions): Promise<FastifyInstance> 
     { schema: { summary: 'Prometheus metrics', tags: ['health'] } },
     async (_request, reply) => {
       options.metrics.ingestQueueEvents.set(options.queuedEvents());
+      options.metrics.dedupeKeyBytes.set(options.dedupeKeyBytes());
       return reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
     },
   );
