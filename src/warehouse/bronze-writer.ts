@@ -8,7 +8,7 @@ import {
 } from '@duckdb/node-api';
 import { PulseError } from '../errors.js';
 import { JsonInsert, type JsonCell, type JsonColumn } from './json-insert.js';
-import { eventKeyOf, loadEventKeys, type EventKey, type EventKeySet } from './event-keys.js';
+import { EventKeySet, eventKeysOf, loadEventKeys } from './event-keys.js';
 
 /** An event that passed its contract and privacy, ready for bronze. */
 export interface StagedEvent {
@@ -35,6 +35,8 @@ export interface CommitRequest {
   readonly sourceKind: string;
   readonly receivedAt: Date;
   readonly events: readonly StagedEvent[];
+  /** The events' keys (`eventKeysOf` of their ids) when the caller hashed them already, as a prepare worker does. */
+  readonly keys?: Uint32Array;
   readonly quarantined: readonly QuarantineRecord[];
   /** Who asked (the request's correlation id, else the batch id): logged by the run it triggers. */
   readonly correlationId?: string;
@@ -176,6 +178,11 @@ export class BronzeWriter {
   }
 
   submit(request: CommitRequest): Promise<CommitResult> {
+    if (request.keys && request.keys.length !== request.events.length * 4) {
+      return Promise.reject(
+        new Error(`bronze writer: ${request.events.length} events but ${request.keys.length / 4} keys`),
+      );
+    }
     const size = request.events.length + request.quarantined.length;
     if (this.#queuedEvents > 0 && this.#queuedEvents + size > this.#maxQueuedEvents) {
       return Promise.reject(
@@ -256,9 +263,12 @@ export class BronzeWriter {
     const connection = this.#connection;
     await this.loadKeys();
     const keys = this.#keys as EventKeySet;
-    const seen = new Set<string>();
+    const groupEvents = requests.reduce((n, request) => n + request.events.length, 0);
+    // Ids repeated within the group: a set of the group's size, not the stored events'.
+    const seen = new EventKeySet(groupEvents, GROUP_SET_MIN_CAPACITY);
     // The keys of the events this group stores: they join the set once the group has committed.
-    const stored: EventKey[] = [];
+    const stored = new Uint32Array(groupEvents * 4);
+    let storedCount = 0;
     const accepted = requests.map(() => 0);
     const duplicateIds: string[][] = requests.map(() => []);
     const rows = new StagingColumns();
@@ -267,17 +277,17 @@ export class BronzeWriter {
     const quarantine = new QuarantineColumns();
     requests.forEach((request, i) => {
       const receivedAt = BigInt(request.receivedAt.getTime());
-      for (const event of request.events) {
-        const key = seen.has(event.id) ? undefined : eventKeyOf(event.id);
-        seen.add(event.id);
-        if (key === undefined || keys.has(key)) {
+      const requestKeys = request.keys ?? eventKeysOf(request.events.map((event) => event.id));
+      request.events.forEach((event, e) => {
+        if (keys.hasAt(requestKeys, e) || !seen.addAt(requestKeys, e)) {
           duplicateIds[i]?.push(event.id);
-          continue;
+          return;
         }
-        stored.push(key);
+        stored.set(requestKeys.subarray(e * 4, e * 4 + 4), storedCount * 4);
+        storedCount += 1;
         accepted[i] = (accepted[i] ?? 0) + 1;
         rows.push(this.#nextSeq++, event, receivedAt, request.batchId);
-      }
+      });
       for (const record of request.quarantined) quarantine.push(this.#nextQuarantineId++, record, request);
     });
     await connection.run('BEGIN TRANSACTION');
@@ -298,7 +308,7 @@ export class BronzeWriter {
       await connection.run('ROLLBACK').catch(() => undefined);
       throw error;
     }
-    for (const key of stored) keys.add(key);
+    for (let i = 0; i < storedCount; i++) keys.addAt(stored, i);
     return requests.map((request, i) => ({
       accepted: accepted[i] ?? 0,
       duplicateIds: duplicateIds[i] ?? [],
@@ -307,6 +317,9 @@ export class BronzeWriter {
     }));
   }
 }
+
+/** A group's set of keys starts this small (slots), not at the stored events' set's minimum. */
+const GROUP_SET_MIN_CAPACITY = 64;
 
 const STAGING_TYPES = [BIGINT, VARCHAR, VARCHAR, VARCHAR, VARCHAR, BIGINT, VARCHAR, VARCHAR];
 /** The staging columns as a small group's JSON text names them, in STAGING_TYPES' order. */

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import type { DuckDBConnection, DuckDBUIntegerVector } from '@duckdb/node-api';
 
-/** Bytes of memory per slot: four 32-bit words of an MD5 digest. */
+/** A slot, and a key in arrays of keys: the four 32-bit words of an MD5 digest (16 bytes). */
 const WORDS_PER_SLOT = 4;
 /** The table doubles when it would be fuller than this: linear probing stays short. */
 const MAX_LOAD = 0.75;
@@ -27,8 +27,9 @@ export class EventKeySet {
   #size = 0;
   #hasZero = false;
 
-  constructor(expected = 0) {
-    let capacity = MIN_CAPACITY;
+  /** `minCapacity` (a power of two) lets a short-lived set, one commit group's, start small. */
+  constructor(expected = 0, minCapacity = MIN_CAPACITY) {
+    let capacity = minCapacity;
     while (capacity * MAX_LOAD < expected) capacity *= 2;
     this.#slots = new Uint32Array(capacity * WORDS_PER_SLOT);
     this.#mask = capacity - 1;
@@ -45,15 +46,34 @@ export class EventKeySet {
   }
 
   has(key: EventKey): boolean {
-    const [w0 = 0, w1 = 0, w2 = 0, w3 = 0] = key;
-    if ((w0 | w1 | w2 | w3) === 0) return this.#hasZero;
-    return this.#probe(w0, w1, w2, w3, false);
+    return this.hasAt(key, 0);
   }
 
   /** Adds the key; answers whether it was new. */
   add(key: EventKey): boolean {
-    const [w0 = 0, w1 = 0, w2 = 0, w3 = 0] = key;
-    return this.addWords(w0, w1, w2, w3);
+    return this.addAt(key, 0);
+  }
+
+  /** `has` of the `index`th key of an array made by `eventKeysOf`. */
+  hasAt(keys: Uint32Array, index: number): boolean {
+    const at = index * WORDS_PER_SLOT;
+    const w0 = keys[at] as number;
+    const w1 = keys[at + 1] as number;
+    const w2 = keys[at + 2] as number;
+    const w3 = keys[at + 3] as number;
+    if ((w0 | w1 | w2 | w3) === 0) return this.#hasZero;
+    return this.#probe(w0, w1, w2, w3, false);
+  }
+
+  /** `add` of the `index`th key of an array made by `eventKeysOf`. */
+  addAt(keys: Uint32Array, index: number): boolean {
+    const at = index * WORDS_PER_SLOT;
+    return this.addWords(
+      keys[at] as number,
+      keys[at + 1] as number,
+      keys[at + 2] as number,
+      keys[at + 3] as number,
+    );
   }
 
   /** `add` of the key whose words are these, least significant first (no array to fill). */
@@ -120,13 +140,24 @@ export type EventKey = Uint32Array;
  * 128-bit integer, so that the words loaded from `event_key` and the words computed here agree.
  */
 export function eventKeyOf(id: string): EventKey {
-  const digest = hash('md5', id, 'buffer');
-  return new Uint32Array([
-    digest.readUInt32LE(0),
-    digest.readUInt32LE(4),
-    digest.readUInt32LE(8),
-    digest.readUInt32LE(12),
-  ]);
+  return eventKeysOf([id]);
+}
+
+/**
+ * The keys of many event ids in one array, four words each in the ids' order: what a prepare
+ * worker computes beside the rows, so the thread that commits only probes.
+ */
+export function eventKeysOf(ids: readonly string[]): Uint32Array {
+  const keys = new Uint32Array(ids.length * WORDS_PER_SLOT);
+  ids.forEach((id, i) => {
+    const digest = hash('md5', id, 'buffer');
+    const at = i * WORDS_PER_SLOT;
+    keys[at] = digest.readUInt32LE(0);
+    keys[at + 1] = digest.readUInt32LE(4);
+    keys[at + 2] = digest.readUInt32LE(8);
+    keys[at + 3] = digest.readUInt32LE(12);
+  });
+  return keys;
 }
 
 /** Every stored event's key, read from `bronze_events.event_key` a chunk at a time. */

@@ -54,6 +54,7 @@ export function createIngestor(deps: {
       sourceKind: meta.sourceKind,
       receivedAt,
       events: batch.events,
+      keys: batch.keys,
       quarantined: batch.quarantined,
       ...(meta.correlationId !== undefined ? { correlationId: meta.correlationId } : {}),
       ...(meta.trace !== undefined ? { trace: meta.trace } : {}),

@@ -32,5 +32,6 @@ parentPort?.on('message', (request: PrepareRequest) => {
             error: { code: 'PULSE_ERR_INTERNAL', message: String(error), field: undefined },
           };
   }
-  parentPort?.postMessage(response);
+  // The keys' buffer moves to the main thread rather than being copied.
+  parentPort?.postMessage(response, response.ok ? [response.batch.keys.buffer as ArrayBuffer] : []);
 });

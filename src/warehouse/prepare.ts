@@ -2,10 +2,13 @@ import type { ContractValidator, EventType } from '../contracts/index.js';
 import { protectData, redactForQuarantine, redactText, type Tokeniser } from '../privacy/index.js';
 import type { SourceItem, SourceQuarantined } from '../sources/index.js';
 import type { QuarantineRecord, StagedEvent } from './bronze-writer.js';
+import { eventKeysOf } from './event-keys.js';
 
 /** A batch checked and protected, ready for one commit: pure data, so it can cross a worker boundary. */
 export interface PreparedBatch {
   readonly events: StagedEvent[];
+  /** The events' dedupe keys (`eventKeysOf` of their ids), hashed here rather than on the thread that commits. */
+  readonly keys: Uint32Array;
   readonly quarantined: QuarantineRecord[];
   readonly report: SourceQuarantined[];
 }
@@ -64,7 +67,7 @@ export function prepareItems(
     });
     report.push({ index, id: result.eventId ?? null, rule, field, message });
   });
-  return { events, quarantined, report };
+  return { events, keys: eventKeysOf(events.map((event) => event.id)), quarantined, report };
 }
 
 function truncate(text: string): string {

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { BronzeWriter, type CommitRequest } from '../../src/warehouse/bronze-writer.js';
 import { openWarehouse, type Warehouse } from '../../src/warehouse/index.js';
 import { queryRows } from '../../src/warehouse/query.js';
-import { EventKeySet, eventKeyOf } from '../../src/warehouse/event-keys.js';
+import { EventKeySet, eventKeyOf, eventKeysOf } from '../../src/warehouse/event-keys.js';
 
 function batch(...ids: string[]): CommitRequest {
   return timedBatch('2026-11-30T09:59:00Z', ...ids);
@@ -107,6 +107,28 @@ describe('bronze deduplication', () => {
       stored: 'A:1,B:2,C:3,D:4,E:5,F:6,G:7,H:8,I:9,J:10,J2:11,K:12,L:13',
     });
   });
+
+  it('deduplicates by the keys a prepare worker hashed, and refuses keys that do not match the events', async () => {
+    const writer = await BronzeWriter.open(warehouse.writer);
+    // The worker's keys are the ids' own: M and N are new, B is stored, N repeats.
+    const ids = ['M', 'B', 'N', 'N'];
+    const hashed = await writer.submit({ ...batch(...ids), keys: eventKeysOf(ids) });
+    assert.deepEqual([hashed.accepted, hashed.duplicateIds], [2, ['B', 'N']]);
+    // The writer trusts the keys it is given: O sent with A's key is taken for A, already stored.
+    const trusted = await writer.submit({ ...batch('O'), keys: eventKeysOf(['A']) });
+    assert.deepEqual([trusted.accepted, trusted.duplicateIds], [0, ['O']]);
+    await assert.rejects(
+      writer.submit({ ...batch('P', 'Q'), keys: eventKeysOf(['P']) }),
+      /2 events but 1 keys/,
+    );
+    const [row] = await queryRows(
+      warehouse.reader,
+      `SELECT string_agg(event_id || ':' || ingest_seq, ',' ORDER BY ingest_seq) FILTER (WHERE ingest_seq > 13) AS added,
+              count(*) FILTER (WHERE event_id IN ('O', 'P', 'Q'))::INTEGER AS refused
+       FROM bronze_events`,
+    );
+    assert.deepEqual([row?.added, row?.refused], ['M:14,N:15', 0]);
+  });
 });
 
 describe('EventKeySet', () => {
@@ -119,10 +141,13 @@ describe('EventKeySet', () => {
         warehouse.reader,
         `SELECT id, md5_number(id)::VARCHAR AS key FROM unnest([${ids.map((id) => `'${id}'`).join(', ')}]) t(id)`,
       );
+      const all = eventKeysOf(ids);
+      const value = (words: Uint32Array): string =>
+        [...words].reduceRight((sum, word) => (sum << 32n) + BigInt(word), 0n).toString();
       for (const row of rows) {
-        const words = eventKeyOf(String(row.id));
-        const value = [...words].reduceRight((sum, word) => (sum << 32n) + BigInt(word), 0n);
-        assert.equal(value.toString(), row.key, `key of ${String(row.id)}`);
+        const at = ids.indexOf(String(row.id));
+        assert.equal(value(eventKeyOf(String(row.id))), row.key, `key of ${String(row.id)}`);
+        assert.equal(value(all.subarray(at * 4, at * 4 + 4)), row.key, `key ${at} of the array`);
       }
     } finally {
       await warehouse.close();
@@ -130,19 +155,26 @@ describe('EventKeySet', () => {
     }
   });
 
-  it('holds every key it was given through its growth, and no other', () => {
-    const keys = new EventKeySet();
-    const bytesBefore = keys.bytes;
-    for (let i = 0; i < 200_000; i++) assert.equal(keys.add(eventKeyOf(`in-${i}`)), true);
-    assert.equal(keys.size, 200_000);
-    assert.ok(keys.bytes > bytesBefore, 'the table grew');
-    for (let i = 0; i < 200_000; i++) {
-      assert.equal(keys.has(eventKeyOf(`in-${i}`)), true, `in-${i}`);
-      assert.equal(keys.has(eventKeyOf(`out-${i}`)), false, `out-${i}`);
-    }
-    assert.equal(keys.add(eventKeyOf('in-7')), false, 'a key held already is not added again');
-    assert.equal(keys.size, 200_000);
-  });
+  for (const [label, keys] of [
+    ["the stored events' set", new EventKeySet()],
+    ["a commit group's set, started at 64 slots", new EventKeySet(0, 64)],
+  ] as const) {
+    it(`holds every key it was given through its growth, and no other: ${label}`, () => {
+      const bytesBefore = keys.bytes;
+      const inside = eventKeysOf(Array.from({ length: 200_000 }, (_, i) => `in-${i}`));
+      const outside = eventKeysOf(Array.from({ length: 200_000 }, (_, i) => `out-${i}`));
+      for (let i = 0; i < 200_000; i++) assert.equal(keys.addAt(inside, i), true);
+      assert.equal(keys.size, 200_000);
+      assert.ok(keys.bytes > bytesBefore, 'the table grew');
+      for (let i = 0; i < 200_000; i++) {
+        assert.equal(keys.hasAt(inside, i), true, `in-${i}`);
+        assert.equal(keys.has(eventKeyOf(`in-${i}`)), true, `in-${i}`);
+        assert.equal(keys.hasAt(outside, i), false, `out-${i}`);
+      }
+      assert.equal(keys.add(eventKeyOf('in-7')), false, 'a key held already is not added again');
+      assert.equal(keys.size, 200_000);
+    });
+  }
 
   it('keeps the all-zero key, which marks an empty slot, apart', () => {
     const keys = new EventKeySet();
