@@ -18,13 +18,12 @@ export async function businessTimeColumns(connection: DuckDBConnection, table: s
   return rows.map((row) => String(row.column_name));
 }
 
-/** A list of the minutes (epoch ms) of `columns`, qualified by `alias` when given. */
-export function minutesList(columns: readonly string[], alias?: string): string {
-  const prefix = alias ? `${alias}.` : '';
-  return `[${columns.map((column) => `epoch_ms(date_trunc('minute', ${prefix}${column}))`).join(', ')}]`;
+/** A list of the minutes (epoch ms) of `columns`. */
+function minutesList(columns: readonly string[]): string {
+  return `[${columns.map((column) => `epoch_ms(date_trunc('minute', ${column}))`).join(', ')}]`;
 }
 
-/** The distinct minutes of `columns` over a table's rows (the delta a run wrote). */
+/** The distinct minutes of `columns` over the rows of a table or a subquery (a run's delta, the rows it replaces). */
 export async function minutesOf(
   connection: DuckDBConnection,
   table: string,
@@ -36,13 +35,4 @@ export async function minutesOf(
     `SELECT DISTINCT m FROM (SELECT unnest(${minutesList(columns)}) AS m FROM ${table}) WHERE m IS NOT NULL`,
   );
   return rows.map((row) => Number(row.m));
-}
-
-/** Adds the minutes of `RETURNING <minutesList> AS ms` rows to `into`. */
-export function addReturnedMinutes(rows: readonly Record<string, unknown>[], into: Set<number>): void {
-  for (const row of rows) {
-    for (const minute of (row.ms as unknown[] | null) ?? []) {
-      if (minute !== null && minute !== undefined) into.add(Number(minute));
-    }
-  }
 }

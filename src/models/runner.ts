@@ -6,7 +6,7 @@ import type { ModelDefinition } from './definition.js';
 import { downstreamOf, orderModels } from './graph.js';
 import { renderModel } from './template.js';
 import { materializeChangedKeys } from './changed-keys.js';
-import { addReturnedMinutes, businessTimeColumns, minutesList, minutesOf } from './changed-minutes.js';
+import { businessTimeColumns, minutesOf } from './changed-minutes.js';
 
 /** Tables the models may read with `{{ source('…') }}`: the warehouse's landing zone. */
 export const SOURCES = ['bronze_events'] as const;
@@ -338,16 +338,14 @@ export class ModelRunner {
       const existing = model.newKeysFrom
         ? `(SELECT * FROM ${DELTA_TABLE} WHERE ${model.newKeysFrom} <= ${lo.toString()})`
         : DELTA_TABLE;
-      const remove = `DELETE FROM ${model.name} USING ${existing} d WHERE ${match}`;
       if (tracked && columns.length > 0) {
-        // The old versions' minutes too: a row that moved, or left a measure, changed them.
-        const old = await connection.runAndReadAll(
-          `${remove} RETURNING ${minutesList(columns, model.name)} AS ms`,
-        );
-        addReturnedMinutes(old.getRowObjectsJson(), minutes);
-      } else {
-        await connection.run(remove);
+        // The old versions' minutes too: a row that moved, or left a measure, changed them. Read
+        // by a semi join before the delete, not with DELETE … RETURNING: DuckDB fetches every
+        // column of each deleted row for it (fact_order, 3,586 rows: 370 ms, against 7 ms here).
+        const old = `(SELECT ${model.name}.* FROM ${model.name} SEMI JOIN ${existing} d ON ${match})`;
+        for (const minute of await minutesOf(connection, old, columns)) minutes.add(minute);
       }
+      await connection.run(`DELETE FROM ${model.name} USING ${existing} d WHERE ${match}`);
     }
     const inserted = await connection.run(`INSERT INTO ${model.name} SELECT * FROM ${DELTA_TABLE}${order}`);
     const rows = inserted.rowsChanged;

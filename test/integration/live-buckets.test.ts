@@ -86,6 +86,38 @@ describe('live values from minute buckets', () => {
     assert.equal(await assertLiveMatchesEngine(pulse, 'after late events'), 3 * 26);
   });
 
+  it('takes a row out of the minute it left: a delivery time corrected by a later event', async () => {
+    // The shipment's row moves from one delivery minute to another: only the old row knows the
+    // minute it leaves, so the run must read it before it deletes it.
+    const [picked] = await pulse.sql(
+      `SELECT shipment_id, order_id, epoch_ms(delivered_at) AS delivered FROM fact_shipment
+       WHERE delivered_at BETWEEN TIMESTAMPTZ '2026-03-10 04:00:00+00' AND TIMESTAMPTZ '2026-03-10 08:00:00+00'
+       ORDER BY delivered_at, shipment_id LIMIT 1`,
+    );
+    assert.ok(picked, 'a shipment delivered that morning');
+    const delivered = Number(picked.delivered);
+    const corrected = new Date(delivered + 95 * MINUTE).toISOString();
+    runs.length = 0;
+    await deliver([
+      {
+        specversion: '1.0',
+        id: 'evt-delivery-corrected',
+        source: '/carrier',
+        type: 'shipment.delivered',
+        time: clock.toISOString(),
+        data: { shipment_id: picked.shipment_id, order_id: picked.order_id, delivered_at: corrected },
+      },
+    ]);
+    const [moved] = await pulse.sql(
+      `SELECT epoch_ms(delivered_at) AS delivered FROM fact_shipment WHERE shipment_id = '${String(picked.shipment_id)}'`,
+    );
+    assert.equal(Number(moved?.delivered), Date.parse(corrected), 'gold holds the corrected time');
+    const minutes = new Set(runs.flatMap((run) => run.changedMinutes.get('fact_shipment') ?? []));
+    assert.ok(minutes.has(delivered - (delivered % MINUTE)), 'the minute it left is reported changed');
+    assert.ok(minutes.has(Date.parse(corrected) - (Date.parse(corrected) % MINUTE)), 'and the one it joined');
+    assert.equal(await assertLiveMatchesEngine(pulse, 'after a corrected delivery'), 3 * 26);
+  });
+
   it('agrees after a minute passes without events', async () => {
     clock = new Date(clock.getTime() + 61_700);
     await pulse.live.recompute();
