@@ -1,6 +1,7 @@
 import type { Dimension, KpiDefinition, Measure } from './catalogue.js';
 import { expandMeasureSql, type CompiledQuery } from './compile.js';
 import { groupingSets } from './live-compile.js';
+import { minuteStart } from '../warehouse/index.js';
 
 /** The label of the part-minute since the last whole minute, which the windows share. */
 export const TAIL = 'tail';
@@ -68,7 +69,7 @@ export function compileBucketRows(
   const grouping = groupingSets(dimensions, ['minute_']);
   return {
     sql: `SELECT minute_ AS minute, ${grouping.columns}, ${partials(measure)}
-FROM (SELECT date_trunc('minute', ts) AS minute_, * FROM (${spanRows(kpi, sql, labelled, params, 'b')}))
+FROM (SELECT ${minuteStart('ts')} AS minute_, * FROM (${spanRows(kpi, sql, labelled, params, 'b')}))
 GROUP BY ${grouping.groupBy}`,
     params,
   };

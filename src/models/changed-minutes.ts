@@ -1,5 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { queryRows } from '../warehouse/index.js';
+import { minuteStartMs, queryRows } from '../warehouse/index.js';
 
 /**
  * The business-time columns of a model: its TIMESTAMP columns but the bookkeeping ones (`_…`).
@@ -20,7 +20,7 @@ export async function businessTimeColumns(connection: DuckDBConnection, table: s
 
 /** A list of the minutes (epoch ms) of `columns`. */
 function minutesList(columns: readonly string[]): string {
-  return `[${columns.map((column) => `epoch_ms(date_trunc('minute', ${column}))`).join(', ')}]`;
+  return `[${columns.map(minuteStartMs).join(', ')}]`;
 }
 
 /** The distinct minutes of `columns` over the rows of a table or a subquery (a run's delta, the rows it replaces). */

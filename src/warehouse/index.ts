@@ -16,6 +16,7 @@ export { prepareItems } from './prepare.js';
 export type { PreparedBatch } from './prepare.js';
 export type { IngestResult, QuarantinedEvent, RawItem } from './ingest.js';
 export { PreparedQueries, queryRows } from './query.js';
+export { minuteStart, minuteStartMs } from './sql-time.js';
 export type { Row } from './query.js';
 export { insertApiKey, loadApiKeys, revokeApiKey } from './api-keys.js';
 export { insertKpiComment, listKpiComments } from './comments.js';
