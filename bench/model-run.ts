@@ -7,7 +7,9 @@
  * The generated events of 36 hours go through the pipeline once (the seed). Each run copies the
  * seed (or starts empty), then 60 times commits the next 170 generated events (what 200 ms bring
  * at the thesis load of 50,000 events a minute) and runs the models, one DuckDB thread, timing
- * each run and each model.
+ * each run and each model. With `--refresh-events N` above 1,000 (a refresh under a heavy load,
+ * 40,000 being a second of the ingest bench), it commits N events 5 times instead, taken from the
+ * last 12 hours of the stretch.
  */
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,16 +23,31 @@ import { formatMs, formatNumber, percentile } from './stats.js';
 
 export interface ModelRunOptions {
   readonly runs: number;
+  /** Events committed before each model run (170: 200 ms at the thesis load). */
+  readonly refreshEvents?: number;
   readonly log: (line: string) => void;
 }
 
 const ORDERS_PER_DAY = 60_000;
 const HISTORY_MS = 36 * 3_600_000;
-/** The timed runs' events come from this last part of the generated stretch, the seed from the rest. */
-const TIMED_FROM_END_MS = 3_600_000;
-const SEED_HOURS = (HISTORY_MS - TIMED_FROM_END_MS) / 3_600_000;
-const REFRESHES = 60;
 const EVENTS_PER_REFRESH = 170;
+
+/** How many refreshes of how many events, and from how far before the end of the stretch they come. */
+interface Plan {
+  readonly refreshes: number;
+  readonly events: number;
+  /** The timed runs' events come from this last part of the generated stretch, the seed from the rest. */
+  readonly timedFromEndMs: number;
+}
+
+function planOf(refreshEvents: number): Plan {
+  // Large refreshes need more than the last hour: the six hours of a night held 158,000 events.
+  return refreshEvents > 1_000
+    ? { refreshes: 5, events: refreshEvents, timedFromEndMs: 12 * 3_600_000 }
+    : { refreshes: 60, events: refreshEvents, timedFromEndMs: 3_600_000 };
+}
+
+const seedHours = (plan: Plan): number => (HISTORY_MS - plan.timedFromEndMs) / 3_600_000;
 const TOKEN_KEY = 'bench-model-run-token-key-0123456789abcdef';
 /** The models whose share is reported on its own (the largest on a day of history). */
 const NAMED = ['fact_order', 'fact_shipment', 'dim_customer', 'silver_order_lines'] as const;
@@ -43,12 +60,13 @@ interface Run {
 }
 
 /** The seed's events, committed in batches of 10,000 and run once; returns the next events. */
-async function buildSeed(path: string, log: (line: string) => void): Promise<Batch[]> {
+async function buildSeed(path: string, plan: Plan, log: (line: string) => void): Promise<Batch[]> {
+  const wanted = plan.refreshes * plan.events;
   const started = performance.now();
   const end = new Date(Math.floor(Date.now() / 60_000) * 60_000 - 3_600_000);
   // An hour before the end: the runs' 10,200 events must come after it at any time of day (ten
   // minutes of the night's traffic held about 7,500).
-  const cut = end.getTime() - TIMED_FROM_END_MS;
+  const cut = end.getTime() - plan.timedFromEndMs;
   const next: unknown[] = [];
   // The events before the cut go into the seed; the ones after it, as many as the runs commit, are kept.
   function* seedEvents(): Generator<unknown> {
@@ -58,7 +76,7 @@ async function buildSeed(path: string, log: (line: string) => void): Promise<Bat
     });
     for (const event of events) {
       if (Date.parse(event.time ?? end.toISOString()) < cut) yield event;
-      else if (next.push(event) === REFRESHES * EVENTS_PER_REFRESH) return;
+      else if (next.push(event) === wanted) return;
     }
   }
   const pipeline = await openPipeline({ dbPath: path, tokenKey: TOKEN_KEY, timeZone: 'Europe/Paris' });
@@ -68,16 +86,13 @@ async function buildSeed(path: string, log: (line: string) => void): Promise<Bat
   } finally {
     await pipeline.close();
   }
-  if (next.length < REFRESHES * EVENTS_PER_REFRESH)
-    throw new Error(`model-run: only ${next.length} events after the seed`);
+  if (next.length < wanted) throw new Error(`model-run: only ${next.length} events after the seed`);
   log(
-    `model-run: seed of ${formatNumber(events)} events (${SEED_HOURS} h) built in ` +
+    `model-run: seed of ${formatNumber(events)} events (${seedHours(plan)} h) built in ` +
       `${formatNumber((performance.now() - started) / 1000, 1)} s`,
   );
-  return Array.from({ length: REFRESHES }, (_, i) =>
-    next
-      .slice(i * EVENTS_PER_REFRESH, (i + 1) * EVENTS_PER_REFRESH)
-      .map((value) => ({ kind: 'value' as const, value })),
+  return Array.from({ length: plan.refreshes }, (_, i) =>
+    next.slice(i * plan.events, (i + 1) * plan.events).map((value) => ({ kind: 'value' as const, value })),
   );
 }
 
@@ -121,7 +136,8 @@ export async function runModelRunBenchmark(options: ModelRunOptions): Promise<Be
   const dir = mkdtempSync(join(tmpdir(), 'pulse-bench-model-run-seed-'));
   try {
     const seed = join(dir, 'seed.duckdb');
-    const chunks = await buildSeed(seed, options.log);
+    const plan = planOf(options.refreshEvents ?? EVENTS_PER_REFRESH);
+    const chunks = await buildSeed(seed, plan, options.log);
     const { seeded, empty } = await seededPairs(
       options.runs,
       seed,
@@ -138,10 +154,10 @@ export async function runModelRunBenchmark(options: ModelRunOptions): Promise<Be
       runs.map((run) => mean(name ? (run.modelMs.get(name) ?? [0]) : run.totalMs));
     return {
       name: 'model-run',
-      title: `One incremental model run with ${SEED_HOURS} hours of history`,
+      title: `One incremental model run after ${formatNumber(plan.events)} events with ${seedHours(plan)} hours of history`,
       method:
-        `${SEED_HOURS} hours of generated traffic (${formatNumber(ORDERS_PER_DAY)} orders a day) committed ` +
-        `once; each run then commits ${REFRESHES} times the next ${EVENTS_PER_REFRESH} events and runs the models ` +
+        `${seedHours(plan)} hours of generated traffic (${formatNumber(ORDERS_PER_DAY)} orders a day) committed ` +
+        `once; each run then commits ${plan.refreshes} times the next ${formatNumber(plan.events)} events and runs the models ` +
         `(one DuckDB thread), on a copy of that warehouse and, alternately, on an empty one (baseline).`,
       figures: [
         {

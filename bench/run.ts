@@ -38,6 +38,8 @@ export interface BenchFlags {
   readonly only: string | undefined;
   readonly concurrency: number;
   readonly markers: number;
+  /** Events committed before each model run of the model-run bench. */
+  readonly refreshEvents: number;
 }
 
 const BENCHMARKS: Record<
@@ -56,7 +58,8 @@ const BENCHMARKS: Record<
   dashboard: (flags, log) => runDashboardBenchmark({ runs: flags.runs, markers: flags.markers, log }),
   'quality-pass': (flags, log) => runQualityPassBenchmark({ runs: flags.runs, log }),
   'inventory-risk': (flags, log) => runInventoryRiskBenchmark({ runs: flags.runs, log }),
-  'model-run': (flags, log) => runModelRunBenchmark({ runs: flags.runs, log }),
+  'model-run': (flags, log) =>
+    runModelRunBenchmark({ runs: flags.runs, refreshEvents: flags.refreshEvents, log }),
   checkpoint: (flags, log) => runCheckpointBenchmark({ runs: flags.runs, log }),
   'lineage-emission': (flags, log) => runLineageEmissionBenchmark({ runs: flags.runs, log }),
   marts: (flags, log) => runMartsBenchmark({ runs: flags.runs, seconds: flags.seconds, log }),
@@ -113,6 +116,7 @@ const OPTIONS = {
   only: { type: 'string' },
   concurrency: { type: 'string', default: '4' },
   markers: { type: 'string', default: '100' },
+  'refresh-events': { type: 'string', default: '170' },
 } as const;
 
 /** Reads the flags (util.parseArgs, strict); throws a UsageError naming the bad flag. */
@@ -137,6 +141,7 @@ export function parseBenchFlags(argv: string[]): BenchFlags {
     only: values.only,
     concurrency: positiveInteger('--concurrency', values.concurrency),
     markers: positiveInteger('--markers', values.markers),
+    refreshEvents: positiveInteger('--refresh-events', values['refresh-events']),
   };
 }
 
