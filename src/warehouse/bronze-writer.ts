@@ -8,7 +8,7 @@ import {
 } from '@duckdb/node-api';
 import { PulseError } from '../errors.js';
 import { JsonInsert, type JsonCell, type JsonColumn } from './json-insert.js';
-import { EventKeySet, eventKeysOf, loadEventKeys } from './event-keys.js';
+import { EventKeySet, eventKeysOf, loadEventKeys, WORDS_PER_KEY } from './event-keys.js';
 
 /** An event that passed its contract and privacy, ready for bronze. */
 export interface StagedEvent {
@@ -78,8 +78,9 @@ const BRONZE_COLUMNS = `md5_number(event_id), ingest_seq, event_id, event_type, 
  * coalesced into the next transaction, and each caller's promise settles only after that
  * transaction commits. Deduplication by event id is against the keys of every stored event, held
  * in memory (EventKeySet, read from bronze before the first commit; see loadKeys): a resent event
- * is counted as a duplicate and never stored twice. The writer is the only one to insert into bronze, so the set and the table
- * agree: a group's keys join the set once its transaction has committed.
+ * is counted as a duplicate and never stored twice. The writer is the only one to insert into
+ * bronze, so the set and the table agree: a group's keys join the set once its transaction has
+ * committed.
  */
 export class BronzeWriter {
   readonly #connection: DuckDBConnection;
@@ -178,9 +179,11 @@ export class BronzeWriter {
   }
 
   submit(request: CommitRequest): Promise<CommitResult> {
-    if (request.keys && request.keys.length !== request.events.length * 4) {
+    if (request.keys && request.keys.length !== request.events.length * WORDS_PER_KEY) {
       return Promise.reject(
-        new Error(`bronze writer: ${request.events.length} events but ${request.keys.length / 4} keys`),
+        new Error(
+          `bronze writer: ${request.events.length} events but ${request.keys.length / WORDS_PER_KEY} keys`,
+        ),
       );
     }
     const size = request.events.length + request.quarantined.length;
@@ -264,11 +267,9 @@ export class BronzeWriter {
     await this.loadKeys();
     const keys = this.#keys as EventKeySet;
     const groupEvents = requests.reduce((n, request) => n + request.events.length, 0);
-    // Ids repeated within the group: a set of the group's size, not the stored events'.
-    const seen = new EventKeySet(groupEvents, GROUP_SET_MIN_CAPACITY);
-    // The keys of the events this group stores: they join the set once the group has committed.
-    const stored = new Uint32Array(groupEvents * 4);
-    let storedCount = 0;
+    // The keys of the events this group stores, which finds ids repeated within the group: they
+    // join the stored events' set once the group has committed.
+    const stored = new EventKeySet(groupEvents, GROUP_SET_MIN_CAPACITY);
     const accepted = requests.map(() => 0);
     const duplicateIds: string[][] = requests.map(() => []);
     const rows = new StagingColumns();
@@ -279,12 +280,10 @@ export class BronzeWriter {
       const receivedAt = BigInt(request.receivedAt.getTime());
       const requestKeys = request.keys ?? eventKeysOf(request.events.map((event) => event.id));
       request.events.forEach((event, e) => {
-        if (keys.hasAt(requestKeys, e) || !seen.addAt(requestKeys, e)) {
+        if (keys.hasAt(requestKeys, e) || !stored.addAt(requestKeys, e)) {
           duplicateIds[i]?.push(event.id);
           return;
         }
-        stored.set(requestKeys.subarray(e * 4, e * 4 + 4), storedCount * 4);
-        storedCount += 1;
         accepted[i] = (accepted[i] ?? 0) + 1;
         rows.push(this.#nextSeq++, event, receivedAt, request.batchId);
       });
@@ -308,7 +307,7 @@ export class BronzeWriter {
       await connection.run('ROLLBACK').catch(() => undefined);
       throw error;
     }
-    for (let i = 0; i < storedCount; i++) keys.addAt(stored, i);
+    keys.addAll(stored);
     return requests.map((request, i) => ({
       accepted: accepted[i] ?? 0,
       duplicateIds: duplicateIds[i] ?? [],

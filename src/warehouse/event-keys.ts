@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import type { DuckDBConnection, DuckDBUIntegerVector } from '@duckdb/node-api';
 
 /** A slot, and a key in arrays of keys: the four 32-bit words of an MD5 digest (16 bytes). */
-const WORDS_PER_SLOT = 4;
+export const WORDS_PER_KEY = 4;
 /** The table doubles when it would be fuller than this: linear probing stays short. */
 const MAX_LOAD = 0.75;
 const MIN_CAPACITY = 1 << 16;
@@ -31,7 +31,7 @@ export class EventKeySet {
   constructor(expected = 0, minCapacity = MIN_CAPACITY) {
     let capacity = minCapacity;
     while (capacity * MAX_LOAD < expected) capacity *= 2;
-    this.#slots = new Uint32Array(capacity * WORDS_PER_SLOT);
+    this.#slots = new Uint32Array(capacity * WORDS_PER_KEY);
     this.#mask = capacity - 1;
   }
 
@@ -56,7 +56,7 @@ export class EventKeySet {
 
   /** `has` of the `index`th key of an array made by `eventKeysOf`. */
   hasAt(keys: Uint32Array, index: number): boolean {
-    const at = index * WORDS_PER_SLOT;
+    const at = index * WORDS_PER_KEY;
     const w0 = keys[at] as number;
     const w1 = keys[at + 1] as number;
     const w2 = keys[at + 2] as number;
@@ -67,13 +67,26 @@ export class EventKeySet {
 
   /** `add` of the `index`th key of an array made by `eventKeysOf`. */
   addAt(keys: Uint32Array, index: number): boolean {
-    const at = index * WORDS_PER_SLOT;
+    const at = index * WORDS_PER_KEY;
     return this.addWords(
       keys[at] as number,
       keys[at + 1] as number,
       keys[at + 2] as number,
       keys[at + 3] as number,
     );
+  }
+
+  /** Adds every key `other` holds (a commit group's, once it has committed). */
+  addAll(other: EventKeySet): void {
+    const slots = other.#slots;
+    for (let at = 0; at < slots.length; at += WORDS_PER_KEY) {
+      const w0 = slots[at] as number;
+      const w1 = slots[at + 1] as number;
+      const w2 = slots[at + 2] as number;
+      const w3 = slots[at + 3] as number;
+      if ((w0 | w1 | w2 | w3) !== 0) this.addWords(w0, w1, w2, w3);
+    }
+    if (other.#hasZero) this.addWords(0, 0, 0, 0);
   }
 
   /** `add` of the key whose words are these, least significant first (no array to fill). */
@@ -99,7 +112,7 @@ export class EventKeySet {
     const slots = this.#slots;
     const mask = this.#mask;
     for (let slot = w0 & mask; ; slot = (slot + 1) & mask) {
-      const at = slot * WORDS_PER_SLOT;
+      const at = slot * WORDS_PER_KEY;
       const s0 = slots[at] as number;
       const s1 = slots[at + 1] as number;
       const s2 = slots[at + 2] as number;
@@ -120,9 +133,9 @@ export class EventKeySet {
   #grow(): void {
     const old = this.#slots;
     const capacity = (this.#mask + 1) * 2;
-    this.#slots = new Uint32Array(capacity * WORDS_PER_SLOT);
+    this.#slots = new Uint32Array(capacity * WORDS_PER_KEY);
     this.#mask = capacity - 1;
-    for (let at = 0; at < old.length; at += WORDS_PER_SLOT) {
+    for (let at = 0; at < old.length; at += WORDS_PER_KEY) {
       const w0 = old[at] as number;
       const w1 = old[at + 1] as number;
       const w2 = old[at + 2] as number;
@@ -148,10 +161,10 @@ export function eventKeyOf(id: string): EventKey {
  * worker computes beside the rows, so the thread that commits only probes.
  */
 export function eventKeysOf(ids: readonly string[]): Uint32Array {
-  const keys = new Uint32Array(ids.length * WORDS_PER_SLOT);
+  const keys = new Uint32Array(ids.length * WORDS_PER_KEY);
   ids.forEach((id, i) => {
     const digest = hash('md5', id, 'buffer');
-    const at = i * WORDS_PER_SLOT;
+    const at = i * WORDS_PER_KEY;
     keys[at] = digest.readUInt32LE(0);
     keys[at + 1] = digest.readUInt32LE(4);
     keys[at + 2] = digest.readUInt32LE(8);

@@ -186,4 +186,20 @@ describe('EventKeySet', () => {
     assert.equal(keys.has(new Uint32Array([0, 0, 0, 1])), false);
     assert.equal(keys.size, 1);
   });
+
+  it('takes in every key of another set, the all-zero one included, and only those', () => {
+    const group = new EventKeySet(0, 64);
+    const ids = Array.from({ length: 500 }, (_, i) => `group-${i}`);
+    const inGroup = eventKeysOf(ids);
+    ids.forEach((_, i) => group.addAt(inGroup, i));
+    group.add(new Uint32Array(4));
+    const stored = new EventKeySet();
+    stored.add(eventKeyOf('group-3'));
+    stored.addAll(group);
+    // 500 ids and the zero key, one of the ids held already.
+    assert.equal(stored.size, 501);
+    ids.forEach((id, i) => assert.equal(stored.hasAt(inGroup, i), true, id));
+    assert.equal(stored.has(new Uint32Array(4)), true);
+    assert.equal(stored.has(eventKeyOf('group-500')), false);
+  });
 });
